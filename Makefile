@@ -1,0 +1,42 @@
+# The two set-up commands (README): `make run` and `make test`.
+# Both install what they need on a fresh Debian machine and are safe to run twice.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := postgresql faketime docker-compose
+
+.PHONY: install system-deps test run bench clean
+
+install: system-deps $(VENV)/.installed
+
+# PostgreSQL server binaries, faketime (window tests) and docker-compose (offline config check).
+system-deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v faketime >/dev/null || missing="$$missing faketime"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing system packages:$$missing"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
+
+run: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash tools/run.sh
+
+bench: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/import_leads.py
+
+clean:
+	-$(BIN)/python tools/pgcluster.py stop .run/pg
+	rm -rf .run

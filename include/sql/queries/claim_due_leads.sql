@@ -1,0 +1,17 @@
+-- Claim up to `limit` due leads for the next dial. SKIP LOCKED lets any number of
+-- workers claim side by side without waiting on, or taking, each other's leads.
+with due as (
+    select id
+    from outcall_leads
+    where campaign_id = %(campaign_id)s
+      and status in ('created', 'rescheduled')
+      and due_at <= %(now)s
+    order by due_at, id
+    limit %(limit)s
+    for update skip locked
+)
+update outcall_leads l
+set status = 'scheduled', updated_at = %(now)s
+from due
+where l.id = due.id
+returning l.id, l.cycle, l.round, l.contact_index, l.phone_number, l.external_id, l.variables

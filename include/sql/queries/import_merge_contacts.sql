@@ -1,0 +1,25 @@
+-- Position 0 is the primary phone, then the secondaries in column order. A contact whose
+-- number is unchanged keeps what Twilio told us about it.
+with taken as (
+    select l.id as lead_id, r.phone, r.secondaries
+    from outcall_resolved r
+    join outcall_leads l on l.campaign_id = %(campaign_id)s and l.phone_number = r.phone
+    where r.reason_taken is null
+), upserted as (
+    insert into outcall_contacts (lead_id, position, phone_number)
+    select t.lead_id, c.position, c.phone
+    from taken t
+    cross join lateral (
+        select 0, t.phone
+        union all
+        select u.ord::int, u.phone from unnest(t.secondaries) with ordinality as u(phone, ord)
+    ) as c(position, phone)
+    on conflict (lead_id, position) do update
+        set phone_number = excluded.phone_number,
+            invalid_reason = case when outcall_contacts.phone_number = excluded.phone_number
+                                  then outcall_contacts.invalid_reason end
+    returning 1
+)
+delete from outcall_contacts c
+using taken t
+where c.lead_id = t.lead_id and c.position > cardinality(t.secondaries)

@@ -1,0 +1,9 @@
+-- A re-import updates the lead's data; its status and attempts are left as they are.
+update outcall_leads l
+set phone_number = r.phone,
+    variables = l.variables || r.variables,
+    import_id = %(report_id)s,
+    source_line = r.line,
+    updated_at = %(now)s
+from outcall_resolved r
+where r.reason_taken is null and r.target_id is not null and l.id = r.target_id

@@ -1,0 +1,184 @@
+"""`outcall`: the command line for the campaign store.
+
+    outcall db migrate
+    outcall validate FILE...
+    outcall import-leads CAMPAIGN FILE.csv [--default-region US]
+    outcall status CAMPAIGN
+    outcall leads set-status CAMPAIGN LEAD created|completed
+    outcall preview CAMPAIGN --at ISO-TIME
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from outcall_provider import clock
+from outcall_provider.campaign_files import find_campaign, load_campaign
+from outcall_provider.rules.campaign import CampaignFileError
+from outcall_provider.rules.leads import LeadFileError
+from outcall_provider.rules.phone import mask_phone
+
+REJECTS_SHOWN = 20
+
+
+def _hook(campaign=None, conn_id: str | None = None):
+    from outcall_provider.hooks.campaign import CampaignHook  # Airflow is slow to import; only when needed
+
+    return CampaignHook(conn_id or (campaign.db_conn_id if campaign else "outcall_db"))
+
+
+def cmd_db_migrate(args) -> int:
+    hook = _hook(conn_id=args.conn_id)
+    applied = hook.migrate()
+    print(f"applied: {', '.join(applied)}" if applied else "the store is up to date")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            campaign = load_campaign(path)
+        except CampaignFileError as e:
+            failed += 1
+            print(f"INVALID {e.path}")
+            for error in e.errors:
+                print(f"  - {error}")
+        else:
+            print(f"ok      {path} → DAG {campaign.dag_id}")
+    return 1 if failed else 0
+
+
+def cmd_import_leads(args) -> int:
+    campaign = find_campaign(args.campaign)
+    region = args.default_region or (campaign.leads.default_region if campaign.leads else None)
+    hook = _hook(campaign, args.conn_id)
+    now = clock.now()
+    campaign_id = hook.upsert_campaign(campaign, now)
+    try:
+        report = hook.import_leads_csv(campaign_id, args.file, region, now)
+    except LeadFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"imported {report.imported}, updated {report.updated}, rejected {report.rejected}"
+          + (f", kept with a dropped contact {report.warnings}" if report.warnings else ""))
+    if report.rejected or report.warnings:
+        print(f"rejects are kept in the store: import report {report.report_id} "
+              f"(table outcall_import_rejects, report_id = {report.report_id})")
+        for r in hook.import_rejects(report.report_id, REJECTS_SHOWN):
+            what = "rejected" if r["skipped_row"] else "dropped "
+            field = f" {r['field']}={r['value']!r}" if r["field"] else ""
+            print(f"  line {r['line']}: {what}{field}: {r['reason']}")
+        if report.rejected + report.warnings > REJECTS_SHOWN:
+            print(f"  … {report.rejected + report.warnings - REJECTS_SHOWN} more")
+    return 0
+
+
+def cmd_status(args) -> int:
+    campaign = find_campaign(args.campaign)
+    hook = _hook(campaign, args.conn_id)
+    row = hook.get_campaign(campaign.name)
+    if row is None:
+        print(f"campaign {campaign.name}: not in the store yet (no leads imported)")
+        return 1
+    stats = hook.campaign_stats(row["id"])
+    print(f"campaign {campaign.name} ({row['status']}): {stats['leads']} leads")
+    print("leads by status:")
+    for status, n in stats["leads_by_status"].items():
+        print(f"  {status:<12} {n}")
+    print("attempts by outcome:")
+    for outcome, n in sorted(stats["attempts_by_outcome"].items()) or [("(none yet)", 0)]:
+        print(f"  {outcome:<16} {n}")
+    if campaign.goal:
+        pct = f"{stats['conversion']:.1%}" if stats["conversion"] is not None else "n/a"
+        print(f"goal {campaign.goal}: {stats['goal_met']} of {stats['leads']} leads ({pct})")
+    else:
+        print("goal: none set (retry.until_goal)")
+    print(f"cost so far: {stats['cost']:.2f}")
+    return 0
+
+
+def cmd_leads_set_status(args) -> int:
+    campaign = find_campaign(args.campaign)
+    hook = _hook(campaign, args.conn_id)
+    changed = hook.set_lead_status(hook.campaign_id(campaign.name), args.lead, args.status, clock.now())
+    if not changed:
+        print(f"no lead {args.lead!r} in campaign {campaign.name} (give its id, external_id or phone)",
+              file=sys.stderr)
+        return 1
+    for row in changed:
+        print(f"lead {row['id']} → {row['status']}")
+    return 0
+
+
+def cmd_preview(args) -> int:
+    campaign = find_campaign(args.campaign)
+    at = clock.parse_time(args.at) if args.at else clock.now()
+    window = campaign.window()
+    hook = _hook(campaign, args.conn_id)
+    groups = hook.preview(hook.campaign_id(campaign.name), at, args.sample)
+    is_open = window.is_open(at)
+    print(f"at {at.isoformat()}: calling window {campaign.schedule.hours} "
+          f"{','.join(campaign.schedule.days)} ({campaign.assistant.timezone}) is "
+          + ("open" if is_open else f"closed; it next opens {window.next_open(at).isoformat()}"))
+    for g in groups:
+        if g["reason"] == "due":
+            head = (f"would dial {g['leads']} leads" if is_open
+                    else f"{g['leads']} leads are due but not dialed: the window is closed")
+        elif g["reason"] == "waiting":
+            head = f"{g['leads']} leads wait for their next attempt (earliest {g['earliest_due'].isoformat()})"
+        else:
+            head = f"{g['leads']} leads not dialed: status {g['reason']}"
+        print(head)
+        for lead in g["sample"]:
+            ident = lead["external_id"] or lead["id"]
+            contact = mask_phone(lead["contact_phone"] or lead["phone_number"])
+            print(f"    lead {ident}: {contact} round {lead['round']} contact {lead['contact_index']} "
+                  f"due {lead['due_at'].isoformat()}")
+        if g["leads"] > len(g["sample"]):
+            print(f"    … {g['leads'] - len(g['sample'])} more")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="outcall", description="outbound call campaigns on Airflow")
+    p.add_argument("--conn-id", help="Airflow connection of the campaign store (default: the campaign's, else outcall_db)")
+    sub = p.add_subparsers(dest="command", required=True)
+    db = sub.add_parser("db", help="the campaign store").add_subparsers(dest="db_command", required=True)
+    db.add_parser("migrate", help="apply schema migrations").set_defaults(func=cmd_db_migrate)
+    v = sub.add_parser("validate", help="check campaign files")
+    v.add_argument("files", nargs="+")
+    v.set_defaults(func=cmd_validate)
+    i = sub.add_parser("import-leads", help="import a lead CSV into a campaign")
+    i.add_argument("campaign")
+    i.add_argument("file")
+    i.add_argument("--default-region", help="region for national numbers (default: the campaign's)")
+    i.set_defaults(func=cmd_import_leads)
+    s = sub.add_parser("status", help="leads by status, attempts by outcome, goal conversion")
+    s.add_argument("campaign")
+    s.set_defaults(func=cmd_status)
+    leads = sub.add_parser("leads", help="act on leads").add_subparsers(dest="leads_command", required=True)
+    ss = leads.add_parser("set-status", help="set a lead back to created, or to completed")
+    ss.add_argument("campaign")
+    ss.add_argument("lead", help="lead id, external_id or phone number")
+    ss.add_argument("status", choices=["created", "completed"])
+    ss.set_defaults(func=cmd_leads_set_status)
+    pv = sub.add_parser("preview", help="who would be dialed at a moment, and why not the others")
+    pv.add_argument("campaign")
+    pv.add_argument("--at", help="ISO time (default: now); without an offset it is UTC")
+    pv.add_argument("--sample", type=int, default=5, help="leads shown per group")
+    pv.set_defaults(func=cmd_preview)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CampaignFileError, LookupError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""CampaignHook: the PostgreSQL campaign store. Every query of the store goes through here."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from psycopg.types.json import Jsonb
+
+from outcall_provider import sql
+from outcall_provider.hooks import lead_import
+from outcall_provider.rules.campaign import Campaign
+from outcall_provider.rules.outcome import Action, CallOutcome
+
+MIGRATION_LOCK = 4_242_001  # pg advisory lock id: one migrator at a time
+LEAD_STATUSES = ("created", "scheduled", "processing", "rescheduled", "completed", "max_retries")
+_OUTCOME_STATUS = {
+    Action.COMPLETE: "completed",
+    Action.MAX_RETRIES: "max_retries",
+    Action.NEXT_CONTACT: "rescheduled",
+    Action.RETRY: "rescheduled",
+}
+
+
+class CampaignHook(PostgresHook):
+    """The campaign store on the `outcall_db` connection; migrates itself on first use."""
+
+    conn_name_attr = "outcall_conn_id"
+    default_conn_name = "outcall_db"
+    hook_name = "outcall campaign store"
+    _migrated: set[str] = set()
+
+    def __init__(self, outcall_conn_id: str = default_conn_name, **kwargs):
+        super().__init__(outcall_conn_id=outcall_conn_id, **kwargs)
+        self.outcall_conn_id = outcall_conn_id
+        self._conn = None
+
+    # -- connection and schema ---------------------------------------------------------
+    @property
+    def db(self):
+        if self._conn is None or self._conn.closed:
+            self._conn = self.get_conn()
+            self._conn.autocommit = False
+            if self.outcall_conn_id not in CampaignHook._migrated:
+                self.migrate()
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            self._conn.close()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations in include/sql/migrations that this store has not seen."""
+        conn = self._conn or self.get_conn()
+        applied: list[str] = []
+        with conn.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            cur.execute("create table if not exists outcall_schema_migrations "
+                        "(version text primary key, applied_at timestamptz not null default now())")
+            cur.execute("select version from outcall_schema_migrations")
+            done = {r[0] for r in cur.fetchall()}
+            for version, text in sql.migrations():
+                if version not in done:
+                    cur.execute(text)
+                    cur.execute("insert into outcall_schema_migrations (version) values (%s)", (version,))
+                    applied.append(version)
+        conn.commit()
+        CampaignHook._migrated.add(self.outcall_conn_id)
+        return applied
+
+    def _rows(self, name: str, params: dict) -> list[dict[str, Any]]:
+        with self.db.cursor() as cur:
+            cur.execute(sql.query(name), params)
+            cols = [d.name for d in cur.description] if cur.description else []
+            rows = [dict(zip(cols, r)) for r in cur.fetchall()] if cols else []
+        self.db.commit()
+        return rows
+
+    # -- campaigns -----------------------------------------------------------------------
+    def upsert_campaign(self, campaign: Campaign, now: datetime) -> int:
+        rows = self._rows("campaign_upsert", {"name": campaign.name, "spec": Jsonb(campaign.to_dict()), "now": now})
+        return rows[0]["id"]
+
+    def get_campaign(self, name: str) -> dict[str, Any] | None:
+        rows = self._rows("campaign_get", {"name": name})
+        return rows[0] if rows else None
+
+    def campaign_id(self, name: str) -> int:
+        row = self.get_campaign(name)
+        if row is None:
+            raise LookupError(f"campaign {name!r} is not in the store yet (import its leads first)")
+        return row["id"]
+
+    def set_campaign_status(self, campaign_id: int, status: str, now: datetime) -> bool:
+        with self.db.cursor() as cur:
+            cur.execute(sql.query("campaign_set_status"), {"campaign_id": campaign_id, "status": status, "now": now})
+            changed = cur.rowcount > 0
+        self.db.commit()
+        return changed
+
+    def campaign_stats(self, campaign_id: int) -> dict[str, Any]:
+        row = self._rows("campaign_stats", {"campaign_id": campaign_id})[0]
+        row["leads_by_status"] = {s: row["leads_by_status"].get(s, 0) for s in LEAD_STATUSES}
+        row["conversion"] = (row["goal_met"] / row["leads"]) if row["leads"] else None
+        return row
+
+    # -- leads ---------------------------------------------------------------------------
+    def import_leads_csv(self, campaign_id: int, path: str, default_region: str | None, now: datetime,
+                         workers: int | None = None) -> lead_import.ImportReport:
+        return lead_import.import_csv(self.db, campaign_id, str(path), default_region, now, workers)
+
+    def import_lead_records(self, campaign_id: int, source: str, header, records, default_region, now,
+                            workers: int | None = None) -> lead_import.ImportReport:
+        return lead_import.import_records(self.db, campaign_id, source, header, records,
+                                          default_region, now, workers)
+
+    def import_rejects(self, report_id: int, limit: int = 100) -> list[dict[str, Any]]:
+        return self._rows("import_rejects", {"report_id": report_id, "limit": limit})
+
+    def claim_due_leads(self, campaign_id: int, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Mark up to `limit` due leads `scheduled` and return them, in due order."""
+        rows = self._rows("claim_due_leads", {"campaign_id": campaign_id, "now": now, "limit": limit})
+        return sorted(rows, key=lambda r: r["id"])
+
+    def set_lead_status(self, campaign_id: int, lead: str, status: str, now: datetime) -> list[dict]:
+        if status not in ("created", "completed"):
+            raise ValueError(f"a lead can be set by hand to `created` or `completed`, not {status!r}")
+        return self._rows("lead_set_status", {"campaign_id": campaign_id, "lead": str(lead),
+                                              "status": status, "now": now})
+
+    def preview(self, campaign_id: int, at: datetime, sample: int = 10) -> list[dict[str, Any]]:
+        groups = self._rows("preview_counts", {"campaign_id": campaign_id, "at": at})
+        for g in groups:
+            g["sample"] = self._rows("preview_leads", {"campaign_id": campaign_id, "at": at,
+                                                       "group": g["reason"], "limit": sample})
+        return groups
+
+    # -- attempts ------------------------------------------------------------------------
+    def record_attempt(self, campaign_id: int, lead: dict, to_number: str, from_number: str,
+                       now: datetime) -> int | None:
+        """Write the attempt before dialing; None if this attempt exists already (do not dial)."""
+        with self.db.cursor() as cur:
+            cur.execute(sql.query("attempt_record"), {
+                "campaign_id": campaign_id, "lead_id": lead["id"], "cycle": lead["cycle"],
+                "round": lead["round"], "contact_index": lead["contact_index"],
+                "to_number": to_number, "from_number": from_number, "now": now})
+            row = cur.fetchone()
+            if row is not None:
+                cur.execute(sql.query("lead_set_processing"), {"lead_id": lead["id"], "now": now})
+        self.db.commit()
+        return row[0] if row else None
+
+    def set_attempt_sid(self, attempt_id: int, call_sid: str, call_status: str = "queued") -> None:
+        self._rows("attempt_set_sid", {"attempt_id": attempt_id, "call_sid": call_sid, "call_status": call_status})
+
+    def update_attempt_call(self, attempt_id: int, call_status: str, answered_by=None, duration_s=None,
+                            price=None, price_unit=None, ended_at=None) -> None:
+        self._rows("attempt_update_call", {
+            "attempt_id": attempt_id, "call_status": call_status, "answered_by": answered_by,
+            "duration_s": duration_s, "price": price, "price_unit": price_unit, "ended_at": ended_at})
+
+    def set_call_variables(self, call_sid: str, variables: dict, now: datetime) -> bool:
+        return bool(self._rows("attempt_set_variables",
+                               {"call_sid": call_sid, "variables": Jsonb(variables), "now": now}))
+
+    def apply_outcome(self, attempt_id: int, cycle: int, outcome: CallOutcome, now: datetime) -> bool:
+        """Judge an attempt and move its lead on, in one transaction; False if judged already."""
+        if outcome.action is Action.WAIT:
+            return False
+        with self.db.cursor() as cur:
+            cur.execute(sql.query("attempt_judge"), {
+                "attempt_id": attempt_id, "outcome": outcome.action.value, "reason": outcome.reason,
+                "note": outcome.note or None, "goal_met": outcome.goal_met, "now": now})
+            row = cur.fetchone()
+            if row is not None:
+                cur.execute(sql.query("lead_apply_outcome"), {
+                    "lead_id": row[0], "cycle": cycle, "status": _OUTCOME_STATUS[outcome.action],
+                    "next_round": outcome.next_round, "next_contact_index": outcome.next_contact_index,
+                    "due_at": outcome.due_at, "goal_met": outcome.goal_met, "reason": outcome.reason,
+                    "now": now})
+        self.db.commit()
+        return row is not None
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str, indent=2)

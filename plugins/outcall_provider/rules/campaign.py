@@ -1,0 +1,363 @@
+"""The campaign model and the validation of campaign files (DESIGN.md §1 and §3).
+
+Validation reports every problem of a file at once, each naming its key path and what is
+allowed, because a campaign file is fixed by hand and one error per run wastes the author's time.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import yaml
+from phonenumbers import SUPPORTED_REGIONS
+
+from .phone import InvalidPhone, normalize_phone
+from .window import CallingWindow
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+VARIABLE_TYPES = ("boolean", "string", "number")
+
+_TOP_KEYS = ("name", "assistant", "schedule", "retry", "max_calls_in_parallel", "leads", "connections")
+_ASSISTANT_KEYS = ("name", "phone_number", "timezone", "voice_url", "stream_url", "post_call_variables")
+_SCHEDULE_KEYS = ("hours", "days")
+_RETRY_KEYS = ("max_attempts", "interval_minutes", "on_voicemail", "until_goal")
+_LEADS_KEYS = ("csv", "sql", "conn_id", "default_region")
+_CONNECTIONS_KEYS = ("db_conn_id", "twilio_conn_id")
+
+_NAME_RE = re.compile(r"[a-z0-9_]+")
+_HOURS_RE = re.compile(r"(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})")
+
+
+class CampaignFileError(ValueError):
+    def __init__(self, path: str, errors: list[str]):
+        self.path = path
+        self.errors = list(errors)
+        super().__init__(f"{path}: " + "\n".join(self.errors))
+
+
+@dataclass(frozen=True)
+class Assistant:
+    name: str
+    phone_number: str
+    timezone: str
+    voice_url: str | None
+    stream_url: str | None
+    post_call_variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    hours: str
+    days: tuple[str, ...]
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    interval_minutes: int = 60
+    on_voicemail: bool = False
+    until_goal: str | None = None
+
+
+@dataclass(frozen=True)
+class LeadSource:
+    csv: str | None = None
+    sql: str | None = None
+    conn_id: str | None = None
+    default_region: str | None = None
+
+
+@dataclass(frozen=True)
+class Campaign:
+    name: str
+    assistant: Assistant
+    schedule: Schedule
+    retry: RetryPolicy
+    max_calls_in_parallel: int = 3
+    leads: LeadSource | None = None
+    db_conn_id: str = "outcall_db"
+    twilio_conn_id: str = "twilio_default"
+    path: str = ""
+
+    @property
+    def dag_id(self) -> str:
+        return f"campaign_{self.name}"
+
+    @property
+    def goal(self) -> str | None:
+        return self.retry.until_goal
+
+    def window(self) -> CallingWindow:
+        days = frozenset(WEEKDAYS.index(d) for d in self.schedule.days)
+        return CallingWindow(self.schedule.start, self.schedule.end, days, self.assistant.timezone)
+
+    def to_dict(self) -> dict:
+        """The campaign in campaign-file form; parse_campaign_dict(c.to_dict(), c.path) == c."""
+        a = self.assistant
+        assistant = {"name": a.name, "phone_number": a.phone_number, "timezone": a.timezone}
+        assistant.update({k: v for k, v in (("voice_url", a.voice_url), ("stream_url", a.stream_url)) if v})
+        assistant["post_call_variables"] = dict(a.post_call_variables)
+        r = self.retry
+        data = {
+            "name": self.name,
+            "assistant": assistant,
+            "schedule": {"hours": self.schedule.hours, "days": list(self.schedule.days)},
+            "retry": {"max_attempts": r.max_attempts, "interval_minutes": r.interval_minutes,
+                      "on_voicemail": r.on_voicemail, "until_goal": r.until_goal},
+            "max_calls_in_parallel": self.max_calls_in_parallel,
+            "connections": {"db_conn_id": self.db_conn_id, "twilio_conn_id": self.twilio_conn_id},
+        }
+        if self.leads is not None:
+            data["leads"] = {k: v for k, v in vars(self.leads).items() if v is not None}
+        return data
+
+
+def parse_campaign(text: str, path: str) -> Campaign:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise CampaignFileError(path, [f"invalid YAML: {where}{problem}"]) from None
+    return parse_campaign_dict(data, path)
+
+
+def parse_campaign_dict(data, path: str) -> Campaign:
+    errors: list[str] = []
+    if not isinstance(data, dict):
+        raise CampaignFileError(path, [f"the file must be a mapping with keys {', '.join(_TOP_KEYS)}"])
+    _unknown(data, _TOP_KEYS, "", errors)
+
+    name = data.get("name")
+    if name is None:
+        errors.append("name: required; allowed [a-z0-9_]+")
+    elif not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        errors.append(f"name: {name!r} is not allowed; allowed [a-z0-9_]+ (lowercase letters, digits, _)")
+
+    assistant = _assistant(_section(data, "assistant", _ASSISTANT_KEYS, errors, required=True), errors)
+    schedule = _schedule(_section(data, "schedule", _SCHEDULE_KEYS, errors, required=True), errors)
+    variables = assistant.post_call_variables if assistant else {}
+    retry = _retry(_section(data, "retry", _RETRY_KEYS, errors), variables, errors)
+    parallel = _int(data, "max_calls_in_parallel", "max_calls_in_parallel", 1, None, 3, errors)
+    leads = _leads(_section(data, "leads", _LEADS_KEYS, errors), errors)
+    conns = _section(data, "connections", _CONNECTIONS_KEYS, errors) or {}
+    db_conn_id = _str(conns, "db_conn_id", "connections.db_conn_id", errors) or "outcall_db"
+    twilio_conn_id = _str(conns, "twilio_conn_id", "connections.twilio_conn_id", errors) or "twilio_default"
+
+    if errors:
+        raise CampaignFileError(path, errors)
+    return Campaign(name=name, assistant=assistant, schedule=schedule, retry=retry,
+                    max_calls_in_parallel=parallel, leads=leads, db_conn_id=db_conn_id,
+                    twilio_conn_id=twilio_conn_id, path=path)
+
+
+def _section(data: dict, key: str, allowed: tuple, errors: list, required: bool = False) -> dict | None:
+    """The mapping under `key` (None if absent or broken), after checking its keys."""
+    value = data.get(key)
+    if value is None:
+        if required:
+            errors.append(f"{key}: required; a mapping with keys {', '.join(allowed)}")
+        return None
+    if not isinstance(value, dict):
+        errors.append(f"{key}: must be a mapping with keys {', '.join(allowed)}")
+        return None
+    _unknown(value, allowed, f"{key}.", errors)
+    return value
+
+
+def _unknown(mapping: dict, allowed: tuple, prefix: str, errors: list) -> None:
+    for key in mapping:
+        if key not in allowed:
+            errors.append(f"{prefix}{key}: unknown key; allowed keys: {', '.join(allowed)}")
+
+
+def _str(m: dict, key: str, where: str, errors: list, required: bool = False) -> str | None:
+    value = m.get(key)
+    if value is None:
+        if required:
+            errors.append(f"{where}: required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        errors.append(f"{where}: {value!r} must be a non-empty string")
+        return None
+    return value
+
+
+def _int(m: dict, key: str, where: str, lo: int, hi: int | None, default: int, errors: list) -> int:
+    value = m.get(key)
+    if value is None:
+        return default
+    allowed = f"allowed {lo}–{hi}" if hi is not None else f"allowed {lo} or more"
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.append(f"{where}: {value!r} is not an integer; {allowed} (default {default})")
+    elif value < lo or (hi is not None and value > hi):
+        errors.append(f"{where}: {value} is out of range; {allowed} (default {default})")
+    else:
+        return value
+    return default
+
+
+def _assistant(m: dict | None, errors: list) -> Assistant | None:
+    if m is None:
+        return None
+    n = len(errors)
+    name = _str(m, "name", "assistant.name", errors, required=True)
+
+    phone = m.get("phone_number")
+    if phone is None:
+        errors.append('assistant.phone_number: required; an E.164 number such as "+14155550100"')
+    elif not isinstance(phone, str):
+        errors.append(f'assistant.phone_number: {phone!r} must be a quoted E.164 string such as "+14155550100"')
+    else:
+        try:
+            phone = normalize_phone(phone)
+        except InvalidPhone as e:
+            errors.append(f'assistant.phone_number: {phone!r} is not a valid E.164 number ({e.reason}); '
+                          'allowed e.g. "+14155550100"')
+
+    tz = _str(m, "timezone", "assistant.timezone", errors, required=True)
+    if tz is not None:
+        try:
+            ZoneInfo(tz)
+        except (KeyError, ValueError, OSError):  # not found / malformed key / a tzdata directory
+            errors.append(f"assistant.timezone: {tz!r} is not an IANA timezone; allowed e.g. America/New_York")
+
+    voice_url, stream_url = m.get("voice_url"), m.get("stream_url")
+    if voice_url is not None and stream_url is not None:
+        errors.append("assistant: set exactly one of voice_url or stream_url, not both")
+    elif voice_url is None and stream_url is None:
+        errors.append("assistant: one of voice_url (http/https URL) or stream_url (wss:// URL) is required")
+    elif voice_url is not None and not _url(voice_url, ("http", "https")):
+        errors.append(f"assistant.voice_url: {voice_url!r} is not allowed; allowed an http:// or https:// URL")
+    elif stream_url is not None and not _url(stream_url, ("wss",)):
+        errors.append(f"assistant.stream_url: {stream_url!r} is not allowed; allowed a wss:// URL")
+
+    variables = _post_call_variables(m.get("post_call_variables"), errors)
+    if len(errors) > n:
+        return None
+    return Assistant(name, phone, tz, voice_url, stream_url, variables)
+
+
+def _url(value, schemes: tuple) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value.strip())
+    return parts.scheme.lower() in schemes and bool(parts.hostname)
+
+
+def _post_call_variables(value, errors: list) -> dict[str, str]:
+    where = "assistant.post_call_variables"
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors.append(f"{where}: must be a mapping of name to type ({', '.join(VARIABLE_TYPES)})")
+        return {}
+    variables = {}
+    for name, kind in value.items():
+        if not isinstance(name, str) or not name.strip():
+            errors.append(f"{where}: {name!r} is not a variable name; names must be non-empty strings")
+        elif kind not in VARIABLE_TYPES:
+            errors.append(f"{where}.{name}: {kind!r} is not a type; allowed {', '.join(VARIABLE_TYPES)}")
+        else:
+            variables[name] = kind
+    return variables
+
+
+def _schedule(m: dict | None, errors: list) -> Schedule | None:
+    if m is None:
+        return None
+    n = len(errors)
+    hours, start, end = m.get("hours"), None, None
+    match = _HOURS_RE.fullmatch(hours.strip()) if isinstance(hours, str) else None
+    h1, m1, h2, m2 = map(int, match.groups()) if match else (99, 0, 0, 0)
+    if hours is None:
+        errors.append('schedule.hours: required; allowed "HH:MM-HH:MM", e.g. "09:00-18:00"')
+    elif max(h1, h2) > 23 or max(m1, m2) > 59:
+        errors.append(f'schedule.hours: {hours!r} is not allowed; allowed "HH:MM-HH:MM" between 00:00 and 23:59, '
+                      'e.g. "09:00-18:00" (end earlier than start crosses midnight)')
+    elif (h1, m1) == (h2, m2):
+        errors.append(f"schedule.hours: {hours!r} is an empty window; start and end must differ "
+                      "(end earlier than start crosses midnight)")
+    else:
+        start, end = time(h1, m1), time(h2, m2)
+
+    days = m.get("days")
+    allowed = f"allowed a non-empty list of {', '.join(WEEKDAYS)}"
+    if days is None:
+        errors.append(f"schedule.days: required; {allowed}")
+    elif not isinstance(days, list) or not days:
+        errors.append(f"schedule.days: {days!r} is not allowed; {allowed}")
+    else:
+        seen = set()
+        for day in days:
+            key = day.lower() if isinstance(day, str) else day
+            if key not in WEEKDAYS:
+                errors.append(f"schedule.days: {day!r} is not a weekday; {allowed}")
+            elif key in seen:
+                errors.append(f"schedule.days: {day!r} is listed twice")
+            else:
+                seen.add(key)
+        days = tuple(d for d in WEEKDAYS if d in seen)
+
+    if len(errors) > n:
+        return None
+    return Schedule(f"{start:%H:%M}-{end:%H:%M}", days, start, end)
+
+
+def _retry(m: dict | None, variables: dict[str, str], errors: list) -> RetryPolicy:
+    if m is None:
+        return RetryPolicy()
+    max_attempts = _int(m, "max_attempts", "retry.max_attempts", 1, 5, 3, errors)
+    interval = _int(m, "interval_minutes", "retry.interval_minutes", 10, 4320, 60, errors)
+    on_voicemail = m.get("on_voicemail")
+    if on_voicemail is None:
+        on_voicemail = False
+    elif not isinstance(on_voicemail, bool):
+        errors.append(f"retry.on_voicemail: {on_voicemail!r} is not allowed; allowed true or false (default false)")
+        on_voicemail = False
+    goal = m.get("until_goal")
+    booleans = [k for k, v in variables.items() if v == "boolean"]
+    listed = ", ".join(booleans) or "none declared"
+    if goal is None:
+        pass
+    elif not isinstance(goal, str) or goal not in variables:
+        errors.append(f"retry.until_goal: {goal!r} is not a post-call variable; "
+                      f"allowed a boolean post-call variable ({listed})")
+        goal = None
+    elif variables[goal] != "boolean":
+        errors.append(f"retry.until_goal: {goal!r} is a {variables[goal]} variable; "
+                      f"allowed a boolean post-call variable ({listed})")
+        goal = None
+    return RetryPolicy(max_attempts, interval, on_voicemail, goal)
+
+
+def _leads(m: dict | None, errors: list) -> LeadSource | None:
+    if m is None:
+        return None
+    n = len(errors)
+    csv = _str(m, "csv", "leads.csv", errors)
+    sql = _str(m, "sql", "leads.sql", errors)
+    conn_id = _str(m, "conn_id", "leads.conn_id", errors)
+    if len(errors) == n:
+        if (csv is None) == (sql is None):
+            errors.append("leads: set exactly one of csv (a file path) or sql (a query with conn_id)")
+        elif sql is not None and conn_id is None:
+            errors.append("leads.conn_id: required with leads.sql; the Airflow connection to query")
+        elif csv is not None and conn_id is not None:
+            errors.append("leads.conn_id: only allowed with leads.sql")
+    region = m.get("default_region")
+    if region is not None:
+        if isinstance(region, str) and region.upper() in SUPPORTED_REGIONS:
+            region = region.upper()
+        else:
+            errors.append(f"leads.default_region: {region!r} is not a known region; "
+                          "allowed a 2-letter region code such as US, GB, PT")
+    if len(errors) > n:
+        return None
+    return LeadSource(csv, sql, conn_id, region)

@@ -1,0 +1,118 @@
+"""Lead rows: which CSV column means what, and whether one row is a usable Lead.
+
+Pure: the hook streams the file and hands rows here; nothing is read or written.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from outcall_provider.rules.phone import InvalidPhone, normalize_phone
+
+MAX_SECONDARY = 10
+PHONE = "phone_number"
+EXTERNAL_ID = "external_id"
+_SECONDARY = re.compile(r"secondary_phone_(\d+)$")
+
+
+class LeadFileError(ValueError):
+    """The file as a whole cannot be read as leads (no header, missing or bad columns)."""
+
+    def __init__(self, source: str, errors: list[str]):
+        self.source, self.errors = source, errors
+        super().__init__(f"{source}: " + "; ".join(errors))
+
+
+@dataclass(frozen=True)
+class LeadColumns:
+    """Positions of the meaningful columns in a header row."""
+
+    width: int
+    phone: int
+    secondaries: tuple[tuple[str, int], ...]  # (column name, position), in contact order
+    external_id: int | None
+    variables: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    field: str | None
+    value: str | None
+    reason: str
+    skipped_row: bool = True  # False: the lead is kept, only this value was dropped
+
+
+@dataclass(frozen=True)
+class Lead:
+    line: int
+    phone_number: str
+    external_id: str | None = None
+    secondaries: tuple[str, ...] = ()
+    variables: dict = field(default_factory=dict)
+
+
+def read_header(header: list[str], source: str) -> LeadColumns:
+    names = [h.strip() for h in header]
+    errors: list[str] = []
+    if not any(names):
+        raise LeadFileError(source, ["line 1: the header row is empty; a `phone_number` column is required"])
+    seen: dict[str, int] = {}
+    secondaries: list[tuple[int, str, int]] = []
+    variables: list[tuple[str, int]] = []
+    for pos, name in enumerate(names):
+        if not name:
+            errors.append(f"line 1, column {pos + 1}: empty column name")
+            continue
+        if name in seen:
+            errors.append(f"line 1: column `{name}` appears twice (columns {seen[name] + 1} and {pos + 1})")
+            continue
+        seen[name] = pos
+        m = _SECONDARY.match(name)
+        if m:
+            n = int(m.group(1))
+            if not 1 <= n <= MAX_SECONDARY:
+                errors.append(f"line 1: column `{name}`: at most {MAX_SECONDARY} secondary contacts are "
+                              f"allowed (secondary_phone_1 … secondary_phone_{MAX_SECONDARY})")
+            secondaries.append((n, name, pos))
+        elif name not in (PHONE, EXTERNAL_ID):
+            variables.append((name, pos))
+    if PHONE not in seen:
+        errors.append(f"line 1: the required column `{PHONE}` is missing (columns found: {', '.join(names)})")
+    if errors:
+        raise LeadFileError(source, errors)
+    return LeadColumns(
+        width=len(names), phone=seen[PHONE],
+        secondaries=tuple((name, pos) for _, name, pos in sorted(secondaries)),
+        external_id=seen.get(EXTERNAL_ID), variables=tuple(variables))
+
+
+def parse_row(cols: LeadColumns, row: list[str], line: int,
+              default_region: str | None) -> tuple[Lead | None, list[RowProblem]]:
+    """One CSV record → a Lead (or None) and the problems found, each naming its line and field."""
+    if len(row) != cols.width:
+        return None, [RowProblem(line, None, None,
+                                 f"has {len(row)} fields, the header has {cols.width}")]
+    raw = row[cols.phone]
+    try:
+        phone = normalize_phone(raw, default_region)
+    except InvalidPhone as e:
+        return None, [RowProblem(line, PHONE, raw, e.reason)]
+    problems: list[RowProblem] = []
+    secondaries: list[str] = []
+    for name, pos in cols.secondaries:
+        value = row[pos]
+        if not value.strip():
+            continue
+        try:
+            number = normalize_phone(value, default_region)
+        except InvalidPhone as e:
+            problems.append(RowProblem(line, name, value, e.reason, skipped_row=False))
+            continue
+        if number == phone or number in secondaries:
+            problems.append(RowProblem(line, name, value, "repeats another phone of this lead", skipped_row=False))
+            continue
+        secondaries.append(number)
+    external_id = row[cols.external_id].strip() if cols.external_id is not None else ""
+    variables = {name: row[pos] for name, pos in cols.variables}
+    return Lead(line, phone, external_id or None, tuple(secondaries), variables), problems

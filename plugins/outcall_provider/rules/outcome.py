@@ -1,0 +1,110 @@
+"""What happens to a lead after one of its calls ends (DESIGN.md §1, outcome rules).
+
+A round dials the lead's contacts in order (primary first) until one reaches a person; a call
+that does not reach a person moves on to the next contact at once. After the last contact, or
+after a person who did not meet the goal, the round ends: the lead waits `interval_minutes`
+for the next round, or gets `max_retries` when the last round (`max_attempts`) is spent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from .campaign import RetryPolicy
+
+TERMINAL_CALL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
+# Twilio's AMD answers; 'unknown' (and no AMD at all) count as a person, so a lead is never
+# redialled because detection was unsure.
+_PERSON = (None, "human", "unknown")
+_MACHINES = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other")
+
+
+@dataclass(frozen=True)
+class CallResult:
+    status: str
+    answered_by: str | None = None
+    variables: dict | None = None  # None = post-call variables not received (yet)
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LeadProgress:
+    round: int  # 1-based; max_attempts counts rounds
+    contact_index: int  # 0 = primary, then secondaries in the order they were added
+    contact_count: int  # dialable contacts of the lead, >= 1
+
+    def __post_init__(self):
+        if self.round < 1 or not 0 <= self.contact_index < self.contact_count:
+            raise ValueError(f"inconsistent lead progress: {self}")
+
+
+class Action(str, Enum):
+    COMPLETE = "complete"
+    NEXT_CONTACT = "next_contact"
+    RETRY = "retry"
+    MAX_RETRIES = "max_retries"
+    WAIT = "wait"
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    action: Action
+    reason: str
+    next_contact_index: int | None = None
+    next_round: int | None = None
+    due_at: datetime | None = None
+    goal_met: bool | None = None
+    reached_person: bool = False
+    note: str = ""
+
+
+def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now: datetime,
+           goal: str | None = None, grace: timedelta = timedelta(minutes=5)) -> CallOutcome:
+    if result.status not in TERMINAL_CALL_STATUSES:
+        raise ValueError(f"call status {result.status!r} is not terminal; allowed {TERMINAL_CALL_STATUSES}")
+    goal = goal or policy.until_goal
+    goal_met = None if goal is None or result.variables is None else result.variables.get(goal) is True
+    answered_by = result.answered_by if result.status == "completed" else None
+
+    if result.status != "completed":
+        return _not_reached(policy, progress, now, result.status, goal_met)
+    if answered_by == "fax":
+        return _not_reached(policy, progress, now, "fax", goal_met)
+    if answered_by in _MACHINES:
+        if policy.on_voicemail:
+            return _not_reached(policy, progress, now, "voicemail", goal_met)
+        return CallOutcome(Action.COMPLETE, "voicemail_left", goal_met=goal_met)
+    if answered_by not in _PERSON:
+        raise ValueError(f"unknown answered_by {answered_by!r}")
+
+    if policy.until_goal is None:
+        return CallOutcome(Action.COMPLETE, "reached", goal_met=goal_met, reached_person=True)
+    if result.variables is None:
+        if result.ended_at is None:
+            raise ValueError("ended_at is required to bound the wait for post-call variables")
+        deadline = result.ended_at + grace
+        if now < deadline:
+            return CallOutcome(Action.WAIT, "awaiting_variables", due_at=deadline, reached_person=True,
+                               note=f"waiting for post-call variables until {deadline.isoformat()}")
+        return _end_of_round(policy, progress, now, "variables_late", False, reached_person=True,
+                             note=f"post-call variables not received within {grace}; goal judged not met")
+    if result.variables.get(policy.until_goal) is True:
+        return CallOutcome(Action.COMPLETE, "goal_met", goal_met=goal_met, reached_person=True)
+    # A person was reached but said no: try again next round, not their other numbers now.
+    return _end_of_round(policy, progress, now, "goal_not_met", goal_met, reached_person=True)
+
+
+def _not_reached(policy, progress, now, reason, goal_met) -> CallOutcome:
+    if progress.contact_index + 1 < progress.contact_count:
+        return CallOutcome(Action.NEXT_CONTACT, reason, next_contact_index=progress.contact_index + 1,
+                           next_round=progress.round, due_at=now, goal_met=goal_met)
+    return _end_of_round(policy, progress, now, reason, goal_met)
+
+
+def _end_of_round(policy, progress, now, reason, goal_met, reached_person=False, note="") -> CallOutcome:
+    if progress.round >= policy.max_attempts:
+        return CallOutcome(Action.MAX_RETRIES, reason, goal_met=goal_met, reached_person=reached_person, note=note)
+    return CallOutcome(Action.RETRY, reason, next_contact_index=0, next_round=progress.round + 1,
+                       due_at=now + timedelta(minutes=policy.interval_minutes), goal_met=goal_met,
+                       reached_person=reached_person, note=note)

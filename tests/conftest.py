@@ -1,0 +1,55 @@
+"""Shared fixtures: a real PostgreSQL cluster for the whole session, a clean store per test."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT))  # the sandbox package
+
+# Airflow must not write into ~/airflow or look for a metadata DB during unit tests.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="outcall-airflow-home-")
+os.environ.setdefault("AIRFLOW_HOME", _AIRFLOW_HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+import pgcluster  # noqa: E402
+
+OUTCALL_TABLES = ("outcall_import_rejects", "outcall_import_reports", "outcall_attempts",
+                  "outcall_contacts", "outcall_leads", "outcall_campaigns")
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """libpq URL base of a throw-away cluster, stopped and removed after the session."""
+    datadir = tempfile.mkdtemp(prefix="outcall-pg-")
+    url = pgcluster.start(datadir, pgcluster.free_port())
+    os.environ["AIRFLOW_CONN_OUTCALL_DB"] = f"{url}/outcall"
+    yield url
+    pgcluster.stop(datadir)
+    shutil.rmtree(datadir, ignore_errors=True)
+
+
+@pytest.fixture
+def hook(pg_url):
+    """A CampaignHook on an empty store."""
+    from outcall_provider.hooks.campaign import CampaignHook
+
+    h = CampaignHook()
+    with h.db.cursor() as cur:
+        cur.execute(f"truncate {', '.join(OUTCALL_TABLES)} restart identity cascade")
+    h.db.commit()
+    yield h
+    h.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cleanup_airflow_home():
+    yield
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)

@@ -1,0 +1,136 @@
+"""CampaignHook against a real PostgreSQL: claims, attempts, outcomes, manual status, stats."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from outcall_provider.campaign_files import load_campaign
+from outcall_provider.hooks.campaign import CampaignHook
+from outcall_provider.rules.outcome import CallResult, LeadProgress, decide
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
+FROM = "+14155550100"
+
+
+@pytest.fixture
+def campaign(hook):
+    return load_campaign(ROOT / "include" / "campaigns" / "example.yaml")
+
+
+@pytest.fixture
+def cid(hook, campaign, tmp_path):
+    cid = hook.upsert_campaign(campaign, NOW)
+    rows = "".join(f"+1415555{i:04d},{'+1628555%04d' % i if i % 2 else ''},crm-{i}\n" for i in range(1, 11))
+    path = tmp_path / "leads.csv"
+    path.write_text("phone_number,secondary_phone_1,external_id\n" + rows)
+    assert hook.import_leads_csv(cid, path, None, NOW).imported == 10
+    return cid
+
+
+def test_migrate_is_idempotent(hook):
+    assert hook.migrate() == []
+    with hook.db.cursor() as cur:
+        cur.execute("select version from outcall_schema_migrations order by 1")
+        assert [r[0] for r in cur.fetchall()] == ["001_schema"]
+    hook.db.commit()
+
+
+def test_upsert_campaign_keeps_one_row_per_name(hook, campaign):
+    first = hook.upsert_campaign(campaign, NOW)
+    assert hook.upsert_campaign(campaign, NOW + timedelta(hours=1)) == first
+    row = hook.get_campaign("example")
+    assert row["status"] == "draft" and row["spec"]["retry"]["until_goal"] == "appointment_booked"
+
+
+def test_claims_are_exclusive_across_workers(hook, cid):
+    other = CampaignHook()
+    try:
+        with other.db.cursor() as cur:  # a second worker holds 3 claimed-but-uncommitted leads
+            cur.execute("select id from outcall_leads where campaign_id = %s order by id limit 3 for update", (cid,))
+            held = {r[0] for r in cur.fetchall()}
+            claimed = hook.claim_due_leads(cid, NOW, 5)
+            assert len(claimed) == 5 and not held & {r["id"] for r in claimed}
+        other.db.rollback()
+    finally:
+        other.close()
+    rest = hook.claim_due_leads(cid, NOW, 100)
+    assert len(rest) == 5  # nobody is claimed twice
+    assert hook.claim_due_leads(cid, NOW, 100) == []
+
+
+def test_only_due_leads_are_claimed(hook, cid):
+    assert hook.claim_due_leads(cid, NOW - timedelta(seconds=1), 100) == []
+
+
+def test_an_attempt_is_recorded_once(hook, cid):
+    lead = hook.claim_due_leads(cid, NOW, 1)[0]
+    first = hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW)
+    assert first is not None
+    assert hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW) is None
+    with hook.db.cursor() as cur:
+        cur.execute("select status from outcall_leads where id = %s", (lead["id"],))
+        assert cur.fetchone()[0] == "processing"
+    hook.db.commit()
+
+
+def _dial_and_judge(hook, campaign, cid, lead, result, now):
+    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, now)
+    hook.set_attempt_sid(attempt, f"CA{attempt:032d}")
+    hook.update_attempt_call(attempt, result.status, answered_by=result.answered_by, ended_at=now)
+    with hook.db.cursor() as cur:
+        cur.execute("select count(*) from outcall_contacts where lead_id = %s", (lead["id"],))
+        contacts = cur.fetchone()[0]
+    hook.db.commit()
+    outcome = decide(campaign.retry, LeadProgress(lead["round"], lead["contact_index"], contacts), result, now)
+    assert hook.apply_outcome(attempt, lead["cycle"], outcome, now)
+    assert not hook.apply_outcome(attempt, lead["cycle"], outcome, now)  # judged once
+    return outcome
+
+
+def test_outcomes_move_the_lead_through_contacts_and_rounds(hook, campaign, cid):
+    lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r["external_id"] == "crm-1")
+    _dial_and_judge(hook, campaign, cid, lead, CallResult("no-answer", ended_at=NOW), NOW)
+    # the secondary contact is due right away, in the same round
+    again = [r for r in hook.claim_due_leads(cid, NOW, 10) if r["id"] == lead["id"]][0]
+    assert (again["round"], again["contact_index"]) == (1, 1)
+    _dial_and_judge(hook, campaign, cid, again, CallResult("busy", ended_at=NOW), NOW)
+    # the round is over: due again after interval_minutes, from the primary contact
+    assert [r for r in hook.claim_due_leads(cid, NOW + timedelta(minutes=9), 10) if r["id"] == lead["id"]] == []
+    later = NOW + timedelta(minutes=10)
+    third = [r for r in hook.claim_due_leads(cid, later, 10) if r["id"] == lead["id"]][0]
+    assert (third["round"], third["contact_index"]) == (2, 0)
+    _dial_and_judge(hook, campaign, cid, third,
+                    CallResult("completed", "human", {"appointment_booked": True}, ended_at=later), later)
+    stats = hook.campaign_stats(cid)
+    assert stats["leads_by_status"]["completed"] == 1
+    assert stats["goal_met"] == 1 and stats["conversion"] == pytest.approx(0.1)
+    assert stats["attempts_by_outcome"] == {"no-answer": 1, "busy": 1, "goal_met": 1}
+
+
+def test_set_back_to_created_calls_again_from_round_one(hook, campaign, cid):
+    lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r["external_id"] == "crm-2")
+    _dial_and_judge(hook, campaign, cid, lead,
+                    CallResult("completed", "human", {"appointment_booked": True}, ended_at=NOW), NOW)
+    assert hook.set_lead_status(cid, "crm-2", "created", NOW) == [{"id": lead["id"], "status": "created"}]
+    again = [r for r in hook.claim_due_leads(cid, NOW, 10) if r["id"] == lead["id"]][0]
+    assert (again["cycle"], again["round"], again["contact_index"]) == (2, 1, 0)
+    assert hook.record_attempt(cid, again, again["phone_number"], FROM, NOW) is not None
+
+
+def test_set_completed_stops_calling(hook, cid):
+    assert hook.set_lead_status(cid, "+14155550003", "completed", NOW)[0]["status"] == "completed"
+    assert "+14155550003" not in {r["phone_number"] for r in hook.claim_due_leads(cid, NOW, 100)}
+    with pytest.raises(ValueError, match="created` or `completed"):
+        hook.set_lead_status(cid, "crm-1", "processing", NOW)
+    assert hook.set_lead_status(cid, "no-such-lead", "completed", NOW) == []
+
+
+def test_preview_groups_leads_by_reason(hook, cid):
+    hook.set_lead_status(cid, "crm-1", "completed", NOW)
+    groups = {g["reason"]: g for g in hook.preview(cid, NOW, 3)}
+    assert groups["due"]["leads"] == 9 and len(groups["due"]["sample"]) == 3
+    assert groups["completed"]["leads"] == 1
+    assert {g["reason"] for g in hook.preview(cid, NOW - timedelta(minutes=1))} == {"waiting", "completed"}
