@@ -80,11 +80,8 @@ def _dial_and_judge(hook, campaign, cid, lead, result, now):
     attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, now)
     hook.set_attempt_sid(attempt, f"CA{attempt:032d}")
     hook.update_attempt_call(attempt, result.status, answered_by=result.answered_by, ended_at=now)
-    with hook.db.cursor() as cur:
-        cur.execute("select count(*) from outcall_contacts where lead_id = %s", (lead["id"],))
-        contacts = cur.fetchone()[0]
-    hook.db.commit()
-    outcome = decide(campaign.retry, LeadProgress(lead["round"], lead["contact_index"], contacts), result, now)
+    progress = LeadProgress(lead["round"], lead["contact_index"], lead["contact_count"])
+    outcome = decide(campaign.retry, progress, result, now)
     assert hook.apply_outcome(attempt, lead["cycle"], outcome, now)
     assert not hook.apply_outcome(attempt, lead["cycle"], outcome, now)  # judged once
     return outcome

@@ -33,8 +33,8 @@ def write(tmp_path, content, name="leads.csv", mode="w"):
 def leads(hook, campaign_id):
     with hook.db.cursor() as cur:
         cur.execute("select l.phone_number, l.external_id, l.variables, l.source_line, "
-                    "array(select c.phone_number from outcall_contacts c where c.lead_id = l.id "
-                    "order by c.position) from outcall_leads l where campaign_id = %s order by l.id",
+                    "array[l.phone_number] || array(select c.phone_number from outcall_contacts c "
+                    "where c.lead_id = l.id order by c.position) from outcall_leads l where campaign_id = %s order by l.id",
                     (campaign_id,))
         rows = cur.fetchall()
     hook.db.commit()

@@ -11,11 +11,15 @@ create table outcall_campaigns (
     updated_at  timestamptz not null
 );
 
+-- Leads and contacts carry no foreign keys: a per-row FK check doubles the cost of a bulk
+-- import. CampaignHook deletes a campaign's leads and contacts with the campaign.
 create table outcall_leads (
     id           bigserial primary key,
-    campaign_id  bigint not null references outcall_campaigns (id) on delete cascade,
+    campaign_id  bigint not null,
     external_id  text,                          -- upsert key when the source has one
-    phone_number text not null,                 -- primary contact, E.164
+    phone_number text not null,                 -- primary contact (contact 0), E.164
+    phone_invalid_reason text,                  -- set when Twilio refuses the primary number
+    contact_count int not null default 1,       -- the primary plus its secondary contacts
     variables    jsonb not null default '{}',   -- handed to the assistant
     status       text not null default 'created'
                  check (status in ('created', 'scheduled', 'processing', 'rescheduled',
@@ -37,12 +41,11 @@ create unique index outcall_leads_phone on outcall_leads (campaign_id, phone_num
 -- The claim query walks this index: due leads of one campaign in due order.
 create index outcall_leads_due on outcall_leads (campaign_id, due_at, id)
     where status in ('created', 'rescheduled');
-create index outcall_leads_status on outcall_leads (campaign_id, status);
 
--- Position 0 is the primary phone; 1..10 the secondary contacts in the order added.
+-- Secondary contacts 1..10 in the order added (contact 0 is the lead's own phone_number).
 create table outcall_contacts (
-    lead_id        bigint not null references outcall_leads (id) on delete cascade,
-    position       int not null check (position between 0 and 10),
+    lead_id        bigint not null,
+    position       int not null check (position between 1 and 10),
     phone_number   text not null,
     invalid_reason text,                        -- set when Twilio refuses the number
     primary key (lead_id, position)

@@ -14,4 +14,4 @@ update outcall_leads l
 set status = 'scheduled', updated_at = %(now)s
 from due
 where l.id = due.id
-returning l.id, l.cycle, l.round, l.contact_index, l.phone_number, l.external_id, l.variables
+returning l.id, l.cycle, l.round, l.contact_index, l.contact_count, l.phone_number, l.external_id, l.variables

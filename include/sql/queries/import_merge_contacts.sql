@@ -1,19 +1,15 @@
--- Position 0 is the primary phone, then the secondaries in column order. A contact whose
--- number is unchanged keeps what Twilio told us about it.
+-- Secondary contacts 1..10 in column order. A contact whose number is unchanged keeps what
+-- Twilio told us about it; contacts a re-import no longer lists are removed.
 with taken as (
-    select l.id as lead_id, r.phone, r.secondaries
+    select l.id as lead_id, r.secondaries
     from outcall_resolved r
     join outcall_leads l on l.campaign_id = %(campaign_id)s and l.phone_number = r.phone
-    where r.reason_taken is null
+    where r.reason_taken is null and (cardinality(r.secondaries) > 0 or r.target_id is not null)
 ), upserted as (
     insert into outcall_contacts (lead_id, position, phone_number)
-    select t.lead_id, c.position, c.phone
+    select t.lead_id, u.position::int, u.phone
     from taken t
-    cross join lateral (
-        select 0, t.phone
-        union all
-        select u.ord::int, u.phone from unnest(t.secondaries) with ordinality as u(phone, ord)
-    ) as c(position, phone)
+    cross join lateral unnest(t.secondaries) with ordinality as u(phone, position)
     on conflict (lead_id, position) do update
         set phone_number = excluded.phone_number,
             invalid_reason = case when outcall_contacts.phone_number = excluded.phone_number

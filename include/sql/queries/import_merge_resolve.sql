@@ -1,39 +1,43 @@
 -- Match each staged lead to the lead it updates (by external_id, else by primary phone)
--- and decide why a row cannot be taken, in one pass.
+-- and decide why a row cannot be taken, in one pass. Duplicates inside the block are found
+-- by hash aggregation (no sort); duplicates of earlier blocks by the lead's import_id.
 create temp table outcall_resolved on commit drop as
-with ranked as (
-    select s.*,
-           row_number() over (partition by coalesce('e:' || s.external_id, 'p:' || s.phone) order by s.line) as key_rank,
-           min(s.line) over (partition by coalesce('e:' || s.external_id, 'p:' || s.phone)) as key_first,
-           row_number() over (partition by s.phone order by s.line) as phone_rank,
-           min(s.line) over (partition by s.phone) as phone_first
-    from outcall_stage s
-    where s.kind = 'L'
-), matched as (
-    select r.*,
-           case when r.external_id is not null then le.id else lp.id end as target_id,
-           case when r.external_id is not null then le.import_id else lp.import_id end as target_import,
-           case when r.external_id is not null then le.source_line else lp.source_line end as target_line,
-           lp.id as phone_owner, lp.import_id as phone_owner_import, lp.source_line as phone_owner_line,
-           lp.external_id as phone_owner_external_id
-    from ranked r
-    left join outcall_leads le on le.campaign_id = %(campaign_id)s and le.external_id = r.external_id
-    left join outcall_leads lp on lp.campaign_id = %(campaign_id)s and lp.phone_number = r.phone
+with rows as (
+    select * from outcall_stage where kind = 'L'
+), dup_external_id as (
+    select external_id, min(line) as first_line from rows
+    where external_id is not null group by external_id having count(*) > 1
+), dup_phone_key as (
+    select phone, min(line) as first_line from rows
+    where external_id is null group by phone having count(*) > 1
+), dup_phone as (
+    select phone, min(line) as first_line from rows group by phone having count(*) > 1
 )
-select m.*,
+select r.*,
        case
-           when m.key_rank > 1 then
-               'duplicate of line ' || m.key_first || case when m.external_id is not null
+           when de.first_line < r.line then 'duplicate of line ' || de.first_line || ' (same external_id)'
+           when dk.first_line < r.line then 'duplicate of line ' || dk.first_line || ' (same phone_number)'
+           when t.import_id = %(report_id)s then
+               'duplicate of line ' || t.source_line || case when r.external_id is not null
                    then ' (same external_id)' else ' (same phone_number)' end
-           when m.target_import = %(report_id)s then
-               'duplicate of line ' || m.target_line || case when m.external_id is not null
-                   then ' (same external_id)' else ' (same phone_number)' end
-           when m.phone_rank > 1 then 'phone_number repeats line ' || m.phone_first
-           when m.phone_owner is not null and m.phone_owner is distinct from m.target_id then
-               case when m.phone_owner_import = %(report_id)s
-                   then 'phone_number repeats line ' || m.phone_owner_line
+           when dp.first_line < r.line then 'phone_number repeats line ' || dp.first_line
+           when lp.id is not null and lp.id is distinct from t.id then
+               case when lp.import_id = %(report_id)s
+                   then 'phone_number repeats line ' || lp.source_line
                    else 'phone_number already belongs to another lead of this campaign'
-                        || coalesce(' (external_id ' || m.phone_owner_external_id || ')', '')
+                        || coalesce(' (external_id ' || lp.external_id || ')', '')
                end
-       end as reason_taken
-from matched m
+       end as reason_taken,
+       t.id as target_id
+from rows r
+left join dup_external_id de on de.external_id = r.external_id
+left join dup_phone_key dk on dk.phone = r.phone and r.external_id is null
+left join dup_phone dp on dp.phone = r.phone
+-- lateral + limit: always an index lookup per row, whatever the (often stale) statistics say
+left join lateral (select id, import_id, source_line from outcall_leads
+                   where campaign_id = %(campaign_id)s and external_id = r.external_id limit 1) le on true
+left join lateral (select id, import_id, source_line, external_id from outcall_leads
+                   where campaign_id = %(campaign_id)s and phone_number = r.phone limit 1) lp on true
+cross join lateral (select case when r.external_id is not null then le.id else lp.id end as id,
+                           case when r.external_id is not null then le.import_id else lp.import_id end as import_id,
+                           case when r.external_id is not null then le.source_line else lp.source_line end as source_line) t

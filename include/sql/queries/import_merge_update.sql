@@ -1,6 +1,8 @@
 -- A re-import updates the lead's data; its status and attempts are left as they are.
 update outcall_leads l
 set phone_number = r.phone,
+    phone_invalid_reason = case when l.phone_number = r.phone then l.phone_invalid_reason end,
+    contact_count = 1 + cardinality(r.secondaries),
     variables = l.variables || r.variables,
     import_id = %(report_id)s,
     source_line = r.line,

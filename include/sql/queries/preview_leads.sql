@@ -1,6 +1,6 @@
 -- A sample of the leads in one preview group, in dial order.
 select l.id, l.external_id, l.phone_number, l.status, l.round, l.contact_index, l.due_at,
-       c.phone_number as contact_phone
+       coalesce(c.phone_number, l.phone_number) as contact_phone
 from outcall_leads l
 left join outcall_contacts c on c.lead_id = l.id and c.position = l.contact_index
 where l.campaign_id = %(campaign_id)s

@@ -7,8 +7,11 @@ This module imports no Airflow so that worker processes start light.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
+import queue
+import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -117,14 +120,14 @@ def _encoded(cols, records, default_region, workers: int) -> Iterator[tuple[int,
         if len(first) * CHUNK_ROWS >= PARALLEL_MIN_ROWS:
             break
     if workers <= 1 or len(first) * CHUNK_ROWS < PARALLEL_MIN_ROWS:
-        for chunk in [*first, *chunks]:
+        for chunk in itertools.chain(first, chunks):
             yield len(chunk), encode_chunk(cols, chunk, default_region)
         return
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         pending: deque = deque()
-        for chunk in [*first, *chunks]:
+        for chunk in itertools.chain(first, chunks):
             pending.append((len(chunk), pool.submit(encode_chunk, cols, chunk, default_region)))
-            if len(pending) >= workers * 4:  # bounded read-ahead keeps memory flat
+            if len(pending) >= workers * 8:  # bounded read-ahead keeps memory flat
                 n, fut = pending.popleft()
                 yield n, fut.result()
         while pending:
@@ -154,17 +157,52 @@ def import_records(conn, campaign_id: int, source: str, header: list[str] | None
     params = {"campaign_id": campaign_id, "report_id": report.report_id, "now": now}
     with conn.cursor() as cur:
         cur.execute(sql.query("import_stage_create"))
-        pending_rows, block = 0, []
-        for n, text in _encoded(cols, records, default_region, workers):
-            block.append(text)
-            pending_rows += n
-            if pending_rows >= BLOCK_ROWS:
-                _merge_block(cur, block, params, report)
-                pending_rows, block = 0, []
-        _merge_block(cur, block, params, report)
+        merger = _BlockMerger(cur, params, report)
+        try:
+            pending_rows, block = 0, []
+            for n, text in _encoded(cols, records, default_region, workers):
+                block.append(text)
+                pending_rows += n
+                if pending_rows >= BLOCK_ROWS:
+                    merger.put(block)
+                    pending_rows, block = 0, []
+            merger.put(block)
+        finally:
+            merger.close()
         cur.execute(sql.query("import_report_finish"), {**vars(report), "now": now})
     conn.commit()
     return report
+
+
+class _BlockMerger:
+    """Merges blocks on a thread of its own, so files keep being read and validated while
+    PostgreSQL works (psycopg releases the GIL while it waits for the server)."""
+
+    def __init__(self, cur, params: dict, report: ImportReport):
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(cur, params, report), daemon=True)
+        self._thread.start()
+
+    def _run(self, cur, params, report) -> None:
+        while (block := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    _merge_block(cur, block, params, report)
+                except BaseException as e:  # re-raised in the caller's thread
+                    self._error = e
+
+    def put(self, block: list[str]) -> None:
+        if self._error is not None:
+            raise self._error
+        if block:
+            self._queue.put(block)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _merge_block(cur, block: list[str], params: dict, report: ImportReport) -> None:

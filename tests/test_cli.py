@@ -1,0 +1,102 @@
+"""The `outcall` command line as a user runs it: a real process against a real store."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTCALL = shutil.which("outcall", path=str(Path(sys.executable).parent)) or "outcall"
+
+
+@pytest.fixture
+def campaigns(tmp_path):
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    shutil.copy(ROOT / "include" / "campaigns" / "example.yaml", folder / "example.yaml")
+    (folder / "example.csv").write_text(
+        "phone_number,external_id,first_name\n"
+        "+14155550101,crm-1,Ana\n"
+        "(415) 555-0102,crm-2,Rui\n"
+        "12345,crm-3,Eva\n")
+    return folder
+
+
+def outcall(*args, campaigns=None, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    if campaigns:
+        env["OUTCALL_CAMPAIGNS_DIR"] = str(campaigns)
+    return subprocess.run([OUTCALL, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_validate_reports_every_error_of_a_file(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text((ROOT / "include" / "campaigns" / "example.yaml").read_text()
+                   .replace("name: example", "name: broken")
+                   .replace("max_attempts: 3", "max_attempts: 9")
+                   .replace("interval_minutes: 10", "interval_minutes: 5"))
+    out = outcall("validate", str(ROOT / "include" / "campaigns" / "example.yaml"), str(bad))
+    assert out.returncode == 1
+    assert "ok      " in out.stdout and "campaign_example" in out.stdout
+    assert f"INVALID {bad}" in out.stdout
+    assert "retry.max_attempts" in out.stdout and "1–5" in out.stdout
+    assert "retry.interval_minutes" in out.stdout and "10–4320" in out.stdout
+
+
+def test_import_status_set_status_and_preview(pg_url, hook, campaigns):
+    out = outcall("db", "migrate", campaigns=campaigns)
+    assert out.returncode == 0 and "up to date" in out.stdout, out.stderr
+
+    out = outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+    assert "imported 2, updated 0, rejected 1" in out.stdout
+    assert "line 4: rejected phone_number='12345'" in out.stdout
+
+    out = outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns)
+    assert "imported 0, updated 2, rejected 1" in out.stdout
+
+    out = outcall("leads", "set-status", "example", "crm-1", "completed", campaigns=campaigns)
+    assert out.returncode == 0 and "→ completed" in out.stdout
+
+    out = outcall("status", "example", campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+    assert "2 leads" in out.stdout
+    assert "completed    1" in out.stdout and "created      1" in out.stdout
+    assert "goal appointment_booked: 0 of 2 leads (0.0%)" in out.stdout
+
+    out = outcall("preview", "example", "--at", "2030-01-01T12:00:00Z", campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+    assert "is open" in out.stdout
+    assert "would dial 1 leads" in out.stdout
+    assert "+*******0102" in out.stdout and "+14155550102" not in out.stdout  # logs mask phones
+    assert "1 leads not dialed: status completed" in out.stdout
+
+
+def test_preview_outside_the_window_says_when_it_opens(pg_url, hook, campaigns):
+    spec = (campaigns / "example.yaml").read_text().replace('"00:00-23:59"', '"09:00-18:00"')
+    (campaigns / "example.yaml").write_text(spec)
+    outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns)
+    # 03:00 in New York on a Sunday
+    out = outcall("preview", "example", "--at", "2026-11-29T08:00:00Z", campaigns=campaigns)
+    assert "closed; it next opens 2026-11-29T14:00:00+00:00" in out.stdout, out.stdout
+    assert "2 leads are due but not dialed: the window is closed" in out.stdout
+
+
+def test_unknown_campaign_and_lead_are_clear_errors(pg_url, hook, campaigns):
+    out = outcall("status", "nope", campaigns=campaigns)
+    assert out.returncode == 1 and "no campaign file nope.yaml" in out.stderr
+    outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns)
+    out = outcall("leads", "set-status", "example", "crm-404", "created", campaigns=campaigns)
+    assert out.returncode == 1 and "no lead 'crm-404'" in out.stderr
+
+
+def test_missing_phone_column_names_the_file(pg_url, hook, campaigns, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("phone,name\n+14155550101,Ana\n")
+    out = outcall("import-leads", "example", str(bad), campaigns=campaigns)
+    assert out.returncode == 1
+    assert str(bad) in out.stderr and "`phone_number` is missing" in out.stderr
