@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from outcall_provider import sql
 from outcall_provider.campaign_files import load_campaign
 from outcall_provider.hooks.campaign import CampaignHook
 from outcall_provider.rules.outcome import CallResult, LeadProgress, decide
@@ -34,7 +35,7 @@ def test_migrate_is_idempotent(hook):
     assert hook.migrate() == []
     with hook.db.cursor() as cur:
         cur.execute("select version from outcall_schema_migrations order by 1")
-        assert [r[0] for r in cur.fetchall()] == ["001_schema"]
+        assert [r[0] for r in cur.fetchall()] == [version for version, _ in sql.migrations()]
     hook.db.commit()
 
 

@@ -1,5 +1,5 @@
--- Post-call variables from the assistant; a repeat of the same call is harmless.
-update outcall_attempts
-set variables = %(variables)s, variables_at = coalesce(variables_at, %(now)s)
-where call_sid = %(call_sid)s
-returning id
+-- Post-call variables from the assistant; the first report of a call counts, repeats are harmless.
+insert into outcall_call_variables (call_sid, variables, received_at)
+values (%(call_sid)s, %(variables)s, %(now)s)
+on conflict (call_sid) do nothing
+returning call_sid

@@ -6,5 +6,6 @@ set status = %(status)s,
     due_at = coalesce(%(due_at)s, due_at),
     goal_met = coalesce(%(goal_met)s, goal_met),
     last_outcome = %(reason)s,
+    claimed_at = null,
     updated_at = %(now)s
 where id = %(lead_id)s and cycle = %(cycle)s

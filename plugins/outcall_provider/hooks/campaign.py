@@ -2,18 +2,21 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from psycopg.types.json import Jsonb
 
 from outcall_provider import sql
 from outcall_provider.hooks import lead_import
+from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
 from outcall_provider.rules.outcome import Action, CallOutcome
 
-MIGRATION_LOCK = 4_242_001  # pg advisory lock id: one migrator at a time
+MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
+IN_FLIGHT_LOCK = 4_242_002  # and one dialer at a time counting a campaign's calls in flight
 LEAD_STATUSES = ("created", "scheduled", "processing", "rescheduled", "completed", "max_retries")
 _OUTCOME_STATUS = {
     Action.COMPLETE: "completed",
@@ -35,6 +38,7 @@ class CampaignHook(PostgresHook):
         super().__init__(outcall_conn_id=outcall_conn_id, **kwargs)
         self.outcall_conn_id = outcall_conn_id
         self._conn = None
+        self._side = None  # a second connection for row locks held across a Twilio request
 
     # -- connection and schema ---------------------------------------------------------
     @property
@@ -47,8 +51,9 @@ class CampaignHook(PostgresHook):
         return self._conn
 
     def close(self) -> None:
-        if self._conn is not None and not self._conn.closed:
-            self._conn.close()
+        for conn in (self._conn, self._side):
+            if conn is not None and not conn.closed:
+                conn.close()
 
     def migrate(self) -> list[str]:
         """Apply the migrations in include/sql/migrations that this store has not seen."""
@@ -123,6 +128,10 @@ class CampaignHook(PostgresHook):
         rows = self._rows("claim_due_leads", {"campaign_id": campaign_id, "now": now, "limit": limit})
         return sorted(rows, key=lambda r: r["id"])
 
+    def claimed_leads(self, lead_ids: list[int]) -> list[dict[str, Any]]:
+        """The leads of a batch descriptor that are still waiting to be dialed."""
+        return self._rows("leads_claimed", {"lead_ids": list(lead_ids)})
+
     def set_lead_status(self, campaign_id: int, lead: str, status: str, now: datetime) -> list[dict]:
         if status not in ("created", "completed"):
             raise ValueError(f"a lead can be set by hand to `created` or `completed`, not {status!r}")
@@ -154,6 +163,109 @@ class CampaignHook(PostgresHook):
     def set_attempt_sid(self, attempt_id: int, call_sid: str, call_status: str = "queued") -> None:
         self._rows("attempt_set_sid", {"attempt_id": attempt_id, "call_sid": call_sid, "call_status": call_status})
 
+    def record_attempt_if_room(self, campaign_id: int, lead: dict, from_number: str, max_in_flight: int,
+                               now: datetime) -> int | None | Literal["full"]:
+        """Like record_attempt, but only while the campaign has fewer than `max_in_flight`
+        calls going; the count and the insert happen under one per-campaign lock, so any
+        number of dialers together never exceed it."""
+        with self.db.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(%s, %s)", (IN_FLIGHT_LOCK, campaign_id))
+            cur.execute(sql.query("attempt_in_flight"), {"campaign_id": campaign_id})
+            if cur.fetchone()[0] >= max_in_flight:
+                self.db.rollback()
+                return "full"
+            cur.execute(sql.query("attempt_record"), {
+                "campaign_id": campaign_id, "lead_id": lead["id"], "cycle": lead["cycle"],
+                "round": lead["round"], "contact_index": lead["contact_index"],
+                "to_number": lead["to_number"], "from_number": from_number, "now": now})
+            row = cur.fetchone()
+            if row is not None:
+                cur.execute(sql.query("lead_set_processing"), {"lead_id": lead["id"], "now": now})
+        self.db.commit()
+        return row[0] if row else None
+
+    def in_flight(self, campaign_id: int) -> int:
+        return self._rows("attempt_in_flight", {"campaign_id": campaign_id})[0]["count"]
+
+    @contextmanager
+    def attempt_locked(self, attempt_id: int):
+        """Hold an attempt's row lock (on a connection of its own) while its call is placed,
+        so that reconciliation never mistakes a live dial for a crashed one."""
+        conn = self._side_conn()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql.query("attempt_lock"), {"attempt_id": attempt_id})
+            yield _LockedAttempt(conn, attempt_id)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+
+    @contextmanager
+    def orphan_attempts(self, campaign_id: int, before: datetime):
+        """SID-less attempts no live dialer holds, locked for resolution until the block ends."""
+        conn = self._side_conn()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql.query("attempt_orphans"), {"campaign_id": campaign_id, "before": before})
+                cols = [d.name for d in cur.description]
+                rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+            yield rows, _OrphanResolver(conn)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+
+    def known_sids(self, sids: list[str]) -> set[str]:
+        return {r["call_sid"] for r in self._rows("attempt_sids_known", {"sids": list(sids)})}
+
+    def open_attempts(self, campaign_id: int) -> list[dict[str, Any]]:
+        return self._rows("attempt_open", {"campaign_id": campaign_id})
+
+    def release_leads(self, lead_ids: list[int], now: datetime) -> None:
+        if lead_ids:
+            self._rows("lead_release", {"lead_ids": list(lead_ids), "now": now})
+
+    def release_stale_claims(self, campaign_id: int, before: datetime, now: datetime) -> int:
+        with self.db.cursor() as cur:
+            cur.execute(sql.query("lead_release_stale"), {"campaign_id": campaign_id, "before": before, "now": now})
+            n = cur.rowcount
+        self.db.commit()
+        return n
+
+    def mark_contact_invalid(self, lead_id: int, position: int, reason: str) -> bool:
+        """Never dial this contact again; returns whether the lead has a dialable contact left."""
+        rows = self._rows("contact_mark_invalid", {"lead_id": lead_id, "position": position, "reason": reason})
+        return bool(rows and rows[0]["has_dialable_contact"])
+
+    def apply_lead_outcome(self, lead_id: int, cycle: int, outcome: CallOutcome, now: datetime) -> None:
+        """Move a lead on without a call (its contact cannot be dialed)."""
+        self._rows("lead_apply_outcome", self._outcome_params(lead_id, cycle, outcome, now))
+
+    def pace(self, account_sid: str, cps: float, clock, sleep) -> datetime:
+        """Wait for this account's next calls-per-second slot and take it (any number of
+        dialers, one account). Returns the moment the slot was taken."""
+        self._rows("pacing_ensure", {"account_sid": account_sid})
+        while True:
+            with self.db.cursor() as cur:
+                cur.execute(sql.query("pacing_lock"), {"account_sid": account_sid})
+                recent = list(cur.fetchone()[0])
+                now = clock()
+                at = pacing.next_send_at(recent, now, cps)
+                if at <= now:
+                    cur.execute(sql.query("pacing_record"), {
+                        "account_sid": account_sid, "recent_sends": pacing.record_send(recent, now, cps)})
+                    self.db.commit()
+                    return now
+            self.db.rollback()
+            sleep((at - now).total_seconds())
+
+    def _side_conn(self):
+        if self._side is None or self._side.closed:
+            self._side = self.get_conn()
+            self._side.autocommit = False
+        return self._side
+
     def update_attempt_call(self, attempt_id: int, call_status: str, answered_by=None, duration_s=None,
                             price=None, price_unit=None, ended_at=None) -> None:
         self._rows("attempt_update_call", {
@@ -174,13 +286,54 @@ class CampaignHook(PostgresHook):
                 "note": outcome.note or None, "goal_met": outcome.goal_met, "now": now})
             row = cur.fetchone()
             if row is not None:
-                cur.execute(sql.query("lead_apply_outcome"), {
-                    "lead_id": row[0], "cycle": cycle, "status": _OUTCOME_STATUS[outcome.action],
-                    "next_round": outcome.next_round, "next_contact_index": outcome.next_contact_index,
-                    "due_at": outcome.due_at, "goal_met": outcome.goal_met, "reason": outcome.reason,
-                    "now": now})
+                cur.execute(sql.query("lead_apply_outcome"), self._outcome_params(row[0], cycle, outcome, now))
         self.db.commit()
         return row is not None
+
+    @staticmethod
+    def _outcome_params(lead_id: int, cycle: int, outcome: CallOutcome, now: datetime) -> dict:
+        return {"lead_id": lead_id, "cycle": cycle, "status": _OUTCOME_STATUS[outcome.action],
+                "next_round": outcome.next_round, "next_contact_index": outcome.next_contact_index,
+                "due_at": outcome.due_at, "goal_met": outcome.goal_met, "reason": outcome.reason, "now": now}
+
+
+class _LockedAttempt:
+    def __init__(self, conn, attempt_id: int):
+        self._conn, self.attempt_id = conn, attempt_id
+
+    def set_sid(self, call_sid: str, call_status: str = "queued") -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(sql.query("attempt_set_sid"),
+                        {"attempt_id": self.attempt_id, "call_sid": call_sid, "call_status": call_status})
+
+    def set_error(self, error: str) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(sql.query("attempt_set_error"), {"attempt_id": self.attempt_id, "error": error,
+                                                         "call_status": None})
+
+    def set_failed(self, error: str) -> None:
+        """Twilio refused the call: no call exists, the attempt ends here."""
+        with self._conn.cursor() as cur:
+            cur.execute(sql.query("attempt_set_error"), {"attempt_id": self.attempt_id, "error": error,
+                                                         "call_status": "failed"})
+
+    def drop_unplaced(self, now: datetime) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(sql.query("attempt_drop_unplaced"), {"attempt_id": self.attempt_id, "now": now})
+
+
+class _OrphanResolver:
+    def __init__(self, conn):
+        self._conn = conn
+
+    def bind(self, attempt_id: int, call_sid: str, call_status: str) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(sql.query("attempt_set_sid"),
+                        {"attempt_id": attempt_id, "call_sid": call_sid, "call_status": call_status})
+
+    def drop_unplaced(self, attempt_id: int, now: datetime) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(sql.query("attempt_drop_unplaced"), {"attempt_id": attempt_id, "now": now})
 
 
 def dumps(value: Any) -> str:

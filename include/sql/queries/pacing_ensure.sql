@@ -1,0 +1,1 @@
+insert into outcall_pacing (account_sid) values (%(account_sid)s) on conflict (account_sid) do nothing
