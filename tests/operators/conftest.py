@@ -41,7 +41,7 @@ def sandbox(pg_url):
     with Sandbox(cps=50, time_scale=600, variables_delay=0.05, late_variables=1.5, on_variables=deliver) as sb:
         os.environ["AIRFLOW_CONN_TWILIO_DEFAULT"] = json.dumps({
             "conn_type": "twilio", "login": sb.config.account_sid, "password": sb.config.auth_token,
-            "extra": {"base_url": sb.url, "calls_per_second": 50}})
+            "extra": {"base_url": sb.url, "calls_per_second": 50, "http_timeout": 1}})
         yield sb
     results_store.close()
     os.environ.pop("AIRFLOW_CONN_TWILIO_DEFAULT", None)

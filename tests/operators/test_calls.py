@@ -140,3 +140,30 @@ def test_never_more_calls_in_flight_than_allowed(hook, make_engine, sandbox):
         live = [o for o in calls if o["created_at"] <= c["created_at"] < o["ended_at"]]
         assert len(live) <= 3
     assert max(len([o for o in calls if o["created_at"] <= c["created_at"] < o["ended_at"]]) for c in calls) == 3
+
+
+def test_429_is_retried_with_backoff(hook, make_engine, sandbox):
+    engine = make_engine(HEADER + "+14155550129,,l,Luis\n")
+    sandbox.set_faults(status_429=2, endpoint="calls.create")
+    assert dial_due(engine).placed == 1
+    assert len(sandbox.calls()) == 1
+    assert sandbox.stats()["responses"]["calls.create 429"] == 2
+
+
+@pytest.mark.parametrize("fault", [{"status_500": 1}, {"timeout": 1, "timeout_seconds": 2}])
+def test_lost_answer_after_create_is_found_by_listing_not_by_dialing_again(hook, make_engine, sandbox, fault):
+    engine = make_engine(HEADER + "+14155550130,,m,Maria\n")
+    sandbox.set_faults(after_create=True, **fault)
+    assert dial_due(engine).placed == 1
+    (call,) = sandbox.calls()
+    assert attempts(hook, "m")[0]["call_sid"] == call["sid"]
+    settle(engine, terminal_or_waiting(hook, "m"))
+    assert lead_row(hook, "m")["status"] == "completed"
+
+
+def test_5xx_without_a_call_dials_again_once(hook, make_engine, sandbox):
+    engine = make_engine(HEADER + "+14155550131,,n,Nuno\n")
+    sandbox.set_faults(status_500=1, endpoint="calls.create")
+    assert dial_due(engine).placed == 1
+    assert len(sandbox.calls()) == 1
+    assert sandbox.stats()["responses"]["calls.create 500"] == 1

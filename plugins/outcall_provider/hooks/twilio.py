@@ -1,8 +1,8 @@
 """TwilioHook: calls, balance and numbers on the `twilio_default` connection.
 
 login = Account SID, password = Auth Token; extras `base_url` (any Twilio-compatible server),
-`calls_per_second` (the account's CPS) and `callback_base_url` (public URL of this Airflow API
-server for status callbacks; empty = poll only).
+`calls_per_second` (the account's CPS), `callback_base_url` (public URL of this Airflow API
+server for status callbacks; empty = poll only) and `http_timeout` (seconds per request, 15).
 """
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ class TwilioHook(BaseHook):
             conn = self.get_connection(self.twilio_conn_id)
             self._extras = conn.extra_dejson or {}
             self.account_sid = conn.login
-            client = Client(conn.login, conn.password, http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT_S))
+            timeout = float(self._extras.get("http_timeout") or HTTP_TIMEOUT_S)
+            client = Client(conn.login, conn.password, http_client=TwilioHttpClient(timeout=timeout))
             base_url = (self._extras.get("base_url") or "").rstrip("/")
             if base_url:
                 client.api.base_url = base_url

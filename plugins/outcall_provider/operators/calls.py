@@ -31,6 +31,7 @@ CLOCK_SKEW = timedelta(seconds=5)      # our clock vs Twilio's, when matching ca
 LIST_INSTEAD_OF_FETCH = 20             # from this many open calls, one list beats many fetches
 ORPHAN_GRACE = timedelta(seconds=30)   # a SID-less attempt younger than this may still be dialing
 STALE_CLAIM = timedelta(minutes=20)    # a claim nobody dialed for this long was left by a crash
+REFILL_CLAIM = 10                      # leads a refilling dialer claims at a time
 
 
 @dataclasses.dataclass
@@ -83,8 +84,8 @@ class CallEngine:
                     break
                 if not queue and refill:
                     room = self.campaign.max_calls_in_parallel - self.store.in_flight(self.campaign_id)
-                    if room > 0:
-                        queue.extend(self.store.claim_due_leads(self.campaign_id, now, room))
+                    if room > 0:  # claim only what can be dialed now: claims wait for no one
+                        queue.extend(self.store.claim_due_leads(self.campaign_id, now, min(room, REFILL_CLAIM)))
                 if not queue:
                     if refill and deadline is not None and self.store.in_flight(self.campaign_id):
                         self._wait_for_a_free_line()
