@@ -22,7 +22,8 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 import pgcluster  # noqa: E402
 
 OUTCALL_TABLES = ("outcall_import_rejects", "outcall_import_reports", "outcall_attempts",
-                  "outcall_contacts", "outcall_leads", "outcall_campaigns")
+                  "outcall_contacts", "outcall_leads", "outcall_campaigns", "outcall_call_variables",
+                  "outcall_pacing", "outcall_lead_counts")
 
 
 @pytest.fixture(scope="session")

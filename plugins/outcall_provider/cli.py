@@ -101,13 +101,14 @@ def cmd_status(args) -> int:
 def cmd_leads_set_status(args) -> int:
     campaign = find_campaign(args.campaign)
     hook = _hook(campaign, args.conn_id)
-    changed = hook.set_lead_status(hook.campaign_id(campaign.name), args.lead, args.status, clock.now())
-    if not changed:
+    campaign_id = hook.campaign_id(campaign.name)
+    lead_id = hook.find_lead(campaign_id, args.lead)
+    if lead_id is None:
         print(f"no lead {args.lead!r} in campaign {campaign.name} (give its id, external_id or phone)",
               file=sys.stderr)
         return 1
-    for row in changed:
-        print(f"lead {row['id']} → {row['status']}")
+    row = hook.set_lead_status(campaign_id, lead_id, args.status, clock.now())
+    print(f"lead {row['id']} → {row['status']}")
     return 0
 
 

@@ -112,22 +112,45 @@ def test_set_back_to_created_calls_again_from_round_one(hook, campaign, cid):
     lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r["external_id"] == "crm-2")
     _dial_and_judge(hook, campaign, cid, lead,
                     CallResult("completed", "human", {"appointment_booked": True}, ended_at=NOW), NOW)
-    assert hook.set_lead_status(cid, "crm-2", "created", NOW) == [{"id": lead["id"], "status": "created"}]
+    assert hook.find_lead(cid, "crm-2") == lead["id"]
+    assert hook.set_lead_status(cid, lead["id"], "created", NOW) == {"id": lead["id"], "status": "created"}
     again = [r for r in hook.claim_due_leads(cid, NOW, 10) if r["id"] == lead["id"]][0]
     assert (again["cycle"], again["round"], again["contact_index"]) == (2, 1, 0)
     assert hook.record_attempt(cid, again, again["phone_number"], FROM, NOW) is not None
 
 
 def test_set_completed_stops_calling(hook, cid):
-    assert hook.set_lead_status(cid, "+14155550003", "completed", NOW)[0]["status"] == "completed"
+    lead_id = hook.find_lead(cid, "+14155550003")
+    assert hook.set_lead_status(cid, lead_id, "completed", NOW)["status"] == "completed"
     assert "+14155550003" not in {r["phone_number"] for r in hook.claim_due_leads(cid, NOW, 100)}
     with pytest.raises(ValueError, match="created` or `completed"):
-        hook.set_lead_status(cid, "crm-1", "processing", NOW)
-    assert hook.set_lead_status(cid, "no-such-lead", "completed", NOW) == []
+        hook.set_lead_status(cid, lead_id, "processing", NOW)
+    assert hook.find_lead(cid, "no-such-lead") is None
+    assert hook.set_lead_status(cid, 999_999, "completed", NOW) is None
+
+
+def test_a_lead_is_found_by_id_before_external_id(hook, cid):
+    by_external_id = hook.find_lead(cid, "crm-3")
+    with hook.db.cursor() as cur:  # a lead whose external id looks like another lead's id
+        cur.execute("update outcall_leads set external_id = %s where id = %s", (str(by_external_id + 1), by_external_id))
+    hook.db.commit()
+    assert hook.find_lead(cid, str(by_external_id + 1)) == by_external_id + 1
+
+
+def test_completing_a_lead_in_flight_keeps_it_completed(hook, campaign, cid):
+    lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r["external_id"] == "crm-4")
+    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW)
+    hook.set_lead_status(cid, lead["id"], "completed", NOW)  # while the call is still ringing
+    outcome = decide(campaign.retry, LeadProgress(1, 0, lead["contact_count"]), CallResult("busy", ended_at=NOW), NOW)
+    assert hook.apply_outcome(attempt, lead["cycle"], outcome, NOW)  # the attempt keeps its result
+    with hook.db.cursor() as cur:
+        cur.execute("select status from outcall_leads where id = %s", (lead["id"],))
+        assert cur.fetchone()[0] == "completed"
+    hook.db.commit()
 
 
 def test_preview_groups_leads_by_reason(hook, cid):
-    hook.set_lead_status(cid, "crm-1", "completed", NOW)
+    hook.set_lead_status(cid, hook.find_lead(cid, "crm-1"), "completed", NOW)
     groups = {g["reason"]: g for g in hook.preview(cid, NOW, 3)}
     assert groups["due"]["leads"] == 9 and len(groups["due"]["sample"]) == 3
     assert groups["completed"]["leads"] == 1

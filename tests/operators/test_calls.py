@@ -100,7 +100,7 @@ def test_lead_set_back_to_created_is_called_again(hook, make_engine, sandbox):
     dial_due(engine)
     settle(engine, terminal_or_waiting(hook, "h"))
     assert lead_row(hook, "h")["status"] == "completed"
-    hook.set_lead_status(engine.campaign_id, "h", "created", engine.clock())
+    hook.set_lead_status(engine.campaign_id, lead_row(hook, "h")["id"], "created", engine.clock())
     assert dial_due(engine).placed == 1
     settle(engine, terminal_or_waiting(hook, "h"))
     assert [a["cycle"] for a in attempts(hook, "h")] == [1, 2]

@@ -117,7 +117,9 @@ class TwilioHook(BaseHook):
         else:
             kwargs["twiml"] = stream_twiml(stream_url, params)
         if self.callback_base_url:
-            kwargs["status_callback"] = f"{self.callback_base_url}/outcall/webhooks/twilio/status"
+            # The webhook checks the signature with this connection's auth token.
+            query = "" if self.twilio_conn_id == self.default_conn_name else f"?{urlencode({'conn_id': self.twilio_conn_id})}"
+            kwargs["status_callback"] = f"{self.callback_base_url}/outcall/webhooks/twilio/status{query}"
             kwargs["status_callback_event"] = STATUS_EVENTS
             kwargs["status_callback_method"] = "POST"
         try:

@@ -1,0 +1,10 @@
+-- The calls table, newest first, keyset-paged by attempt id; optionally one lead's calls.
+select a.id, a.lead_id, a.to_number, a.contact_index, a.round, a.cycle, a.started_at, a.ended_at,
+       a.call_sid, a.call_status, a.answered_by, a.duration_s, a.price, a.price_unit,
+       coalesce(v.variables, a.variables) as variables, a.outcome, a.outcome_reason, a.outcome_note
+from outcall_attempts a
+left join outcall_call_variables v on v.call_sid = a.call_sid  -- the assistant's report, once it came
+where a.campaign_id = %(campaign_id)s and a.id < %(before)s
+  and (a.lead_id = %(lead_id)s or %(lead_id)s::bigint is null)
+order by a.id desc
+limit %(limit)s

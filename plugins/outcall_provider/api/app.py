@@ -1,0 +1,66 @@
+"""The two FastAPI apps the plugin mounts in the Airflow API server.
+
+- campaigns_app at /outcall: the Campaigns page, its static files and the JSON API. Airflow's
+  login is an app-wide dependency, so no route can be added without it. FastAPI's own
+  /docs and /openapi.json bypass app dependencies, so they are replaced by routes that don't.
+- webhooks_app at /outcall/webhooks: no Airflow login (Twilio and the assistant cannot log in);
+  every request is verified by its signature instead. It is listed before campaigns_app in the
+  plugin so that Starlette matches its longer prefix first.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+from airflow.api_fastapi.core_api.security import requires_access_view
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+
+from outcall_provider.api import routes, webhooks
+
+HERE = Path(__file__).parent
+STATIC = {"campaigns.js": "text/javascript", "campaigns.css": "text/css"}
+# The page builds its DOM with textContent only; nothing inline may run, nothing from elsewhere.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+
+
+def create_campaigns_app() -> FastAPI:
+    app = FastAPI(title="outcall campaigns", version="1",
+                  description="Campaigns page and its JSON API, inside the Airflow API server.",
+                  dependencies=[Depends(requires_access_view(AccessView.PLUGINS))],
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(routes.router)
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi():
+        return app.openapi()
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url="openapi.json", title="outcall API")
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        html = (HERE / "templates" / "campaigns.html").read_text()
+        return HTMLResponse(html, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str):
+        if name not in STATIC:
+            raise HTTPException(404)
+        return FileResponse(HERE / "static" / name, media_type=STATIC[name],
+                            headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+def create_webhooks_app() -> FastAPI:
+    app = FastAPI(title="outcall webhooks", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(webhooks.router)
+    return app
+
+
+campaigns_app = create_campaigns_app()
+webhooks_app = create_webhooks_app()

@@ -1,0 +1,150 @@
+"""What the Campaigns page shows, as JSON-ready dicts built from the store and campaign files.
+
+No FastAPI and no Airflow here: the routes pass in the DAG states they read from Airflow,
+and bench/pages.py times these same functions.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from outcall_provider import campaign_files
+from outcall_provider.rules.campaign import Campaign, CampaignFileError, parse_campaign_dict
+from outcall_provider.rules.phone import InvalidPhone, normalize_phone
+
+LEAD_STATUSES = ("created", "scheduled", "processing", "rescheduled", "completed", "max_retries")
+_LEAD_ID = re.compile(r"#?(\d{1,18})")
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """A campaign as the page knows it: its file (or the spec the store kept) and its store row."""
+
+    name: str
+    campaign: Campaign
+    store_id: int | None
+    store_status: str
+
+    @property
+    def dag_id(self) -> str:
+        return f"campaign_{self.name}"
+
+
+def campaigns(hook) -> list[CampaignView]:
+    """Campaign files plus campaigns only the store knows (a file since removed)."""
+    stored = hook.page_campaign_ids()
+    found: dict[str, CampaignView] = {}
+    for path in campaign_files.campaign_paths():
+        try:
+            campaign = campaign_files.load_campaign(path)
+        except CampaignFileError:
+            continue  # an invalid file shows as a DAG import error in Airflow, not here
+        row = stored.get(campaign.name, {})
+        found[campaign.name] = CampaignView(campaign.name, campaign, row.get("id"), row.get("status", "draft"))
+    for name, row in stored.items():
+        if name not in found:
+            try:
+                campaign = parse_campaign_dict(row["spec"], f"store:{name}")
+            except CampaignFileError:
+                continue
+            found[name] = CampaignView(name, campaign, row["id"], row["status"])
+    return sorted(found.values(), key=lambda c: c.name)
+
+
+def campaign_by_name(hook, name: str) -> CampaignView | None:
+    return next((c for c in campaigns(hook) if c.name == name), None)
+
+
+def page_status(store_status: str, dag: dict | None) -> str:
+    """draft / in_progress / paused / completed: the store decides completion, the DAG the rest."""
+    if store_status == "completed":
+        return "completed"
+    if dag is None or dag["is_paused"]:
+        return "draft" if store_status == "draft" else "paused"
+    return "in_progress"
+
+
+def _day_start(now: datetime, tz: str) -> datetime:
+    local = now.astimezone(ZoneInfo(tz))
+    return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(tz))
+
+
+def campaign_summary(hook, view: CampaignView, now: datetime, dag: dict | None) -> dict[str, Any]:
+    c = view.campaign
+    window = c.window()
+    row = {
+        "name": view.name, "dag_id": view.dag_id, "status": page_status(view.store_status, dag),
+        "dag_loaded": dag is not None, "dag_paused": dag["is_paused"] if dag else None,
+        "assistant": c.assistant.name, "timezone": c.assistant.timezone,
+        "goal": c.goal, "post_call_variables": c.assistant.post_call_variables,
+        "schedule": {"hours": c.schedule.hours, "days": list(c.schedule.days)},
+        "max_attempts": c.retry.max_attempts,
+        "window_open": window.is_open(now), "window_next_open": window.next_open(now),
+        "window_closes_at": window.closes_at(now),
+        "leads": 0, "leads_by_status": {s: 0 for s in LEAD_STATUSES}, "goal_met": 0,
+        "conversion": None, "calls_today": 0, "cost": 0, "cost_unit": None,
+    }
+    if view.store_id is not None:
+        row.update(hook.page_campaign_summary(view.store_id, _day_start(now, c.assistant.timezone)))
+        row["conversion"] = row["goal_met"] / row["leads"] if row["leads"] and c.goal else None
+    return row
+
+
+def campaign_list(hook, now: datetime, dag_states: dict[str, dict]) -> list[dict[str, Any]]:
+    return [campaign_summary(hook, v, now, dag_states.get(v.dag_id)) for v in campaigns(hook)]
+
+
+def campaign_detail(hook, view: CampaignView, now: datetime, dag: dict | None) -> dict[str, Any]:
+    row = campaign_summary(hook, view, now, dag)
+    charts = {"attempts_by_outcome": {}, "answer_rate_by_hour": []}
+    if view.store_id is not None:
+        charts = hook.page_campaign_charts(view.store_id, view.campaign.assistant.timezone)
+    by_status = row["leads_by_status"]
+    row["funnel"] = [  # each stage is a subset of the one before
+        {"stage": "leads", "leads": row["leads"]},
+        {"stage": "called", "leads": row["leads"] - by_status["created"]},
+        {"stage": "finished", "leads": by_status["completed"] + by_status["max_retries"]},
+        {"stage": "completed", "leads": by_status["completed"]},
+    ]
+    if view.campaign.goal:
+        row["funnel"].append({"stage": "goal met", "leads": row["goal_met"]})
+    row.update(charts)
+    return row
+
+
+def parse_search(q: str | None, default_region: str | None) -> dict[str, Any]:
+    """A search box entry → the exact keys it can match: a phone, an external_id, a lead id."""
+    q = (q or "").strip()
+    if not q:
+        return {}
+    found: dict[str, Any] = {"text": q}
+    m = _LEAD_ID.fullmatch(q)
+    if m:
+        found["lead_id"] = int(m.group(1))
+    try:
+        found["phone"] = normalize_phone(q, default_region)
+    except InvalidPhone:
+        pass
+    return found
+
+
+def lead_page(hook, view: CampaignView, *, status: str | None = None, q: str | None = None,
+              before: int | None = None, limit: int = 50) -> dict[str, Any]:
+    if view.store_id is None:
+        return {"leads": [], "next_before": None}
+    statuses = [status] if status else list(LEAD_STATUSES)
+    region = view.campaign.leads.default_region if view.campaign.leads else None
+    leads = hook.page_leads(view.store_id, statuses=statuses, before=before, limit=limit,
+                            **parse_search(q, region))
+    return {"leads": leads, "next_before": leads[-1]["id"] if len(leads) == limit else None}
+
+
+def calls_page(hook, view: CampaignView, *, before: int | None = None, limit: int = 50,
+               lead_id: int | None = None) -> dict[str, Any]:
+    if view.store_id is None:
+        return {"calls": [], "next_before": None}
+    calls = hook.page_calls(view.store_id, before=before, limit=limit, lead_id=lead_id)
+    return {"calls": calls, "next_before": calls[-1]["id"] if len(calls) == limit else None}

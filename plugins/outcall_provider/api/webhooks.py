@@ -1,0 +1,174 @@
+"""Webhooks, mounted at /outcall/webhooks without Airflow login: each request proves itself.
+
+- POST /twilio/status: Twilio's call-progress callback, signed with X-Twilio-Signature (HMAC-SHA1
+  keyed by the Auth Token of the Twilio connection, over the URL Twilio called + the form).
+- POST /assistant/results: the assistant's post-call variables, signed with
+  X-Outcall-Signature: sha256=<hex HMAC-SHA256 of the raw body>, keyed by the password of the
+  `outcall_assistant` connection.
+
+A request that fails its check changes nothing and learns nothing (403, same body either way).
+"""
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import hmac
+import json
+import logging
+import re
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from twilio.request_validator import RequestValidator
+
+from outcall_provider import campaign_files, clock
+from outcall_provider.api import airflow_access, variables
+from outcall_provider.api.store import thread_hook
+from outcall_provider.rules.campaign import CampaignFileError
+from outcall_provider.rules.phone import mask_phone
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+ASSISTANT_CONN_ID = "outcall_assistant"
+DEFAULT_TWILIO_CONN_ID = "twilio_default"
+MAX_BODY_BYTES = 64 * 1024  # a status callback is ~1 KB, the assistant's variables a few KB
+_CALL_SID = re.compile(r"CA[0-9A-Za-z]{32}")
+_FINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
+_STATUSES = {"queued", "initiated", "ringing", "in-progress"} | _FINAL
+
+
+async def _body(request: Request) -> bytes:
+    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        raise HTTPException(413, "request body too large")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(413, "request body too large")
+    return body
+
+
+def _refuse(why: str, *args) -> HTTPException:
+    log.warning("webhook refused: " + why, *args)
+    return HTTPException(403, "signature check failed")
+
+
+def _twilio_conn_ids() -> set[str]:
+    """Twilio connections a callback may name: the default and those of the campaign files."""
+    ids = {DEFAULT_TWILIO_CONN_ID}
+    for path in campaign_files.campaign_paths():
+        try:
+            ids.add(campaign_files.load_campaign(path).twilio_conn_id)
+        except CampaignFileError:
+            pass
+    return ids
+
+
+def _twilio_token(conn_id: str) -> str | None:
+    if conn_id not in _twilio_conn_ids():
+        return None
+    try:
+        conn = airflow_access.connection(conn_id)
+    except Exception:  # not defined: nothing can be verified
+        return None
+    return conn.password or None  # an empty key would let anyone sign
+
+
+def _public_url(request: Request, conn) -> str:
+    """The URL Twilio signed: callback_base_url (the public address the dialer gave Twilio)
+    + this path and query; without it, the URL this server was reached at."""
+    base = (conn.extra_dejson.get("callback_base_url") or "").rstrip("/") if conn else ""
+    if not base:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{base}{request.url.path}{query}"
+
+
+@router.post("/twilio/status", status_code=204, summary="Twilio call status callback")
+async def twilio_status(request: Request):
+    body = await _body(request)
+    signature = request.headers.get("x-twilio-signature")
+    if not signature:
+        raise _refuse("twilio status without X-Twilio-Signature")
+    conn_id = request.query_params.get("conn_id", DEFAULT_TWILIO_CONN_ID)
+    token = await run_in_threadpool(_twilio_token, conn_id)
+    if token is None:
+        raise _refuse("no usable auth token for connection %r", conn_id)
+    conn = await run_in_threadpool(airflow_access.connection, conn_id)
+    try:
+        params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+    except UnicodeDecodeError:
+        raise _refuse("twilio status body is not UTF-8") from None
+    if not RequestValidator(token).validate(_public_url(request, conn), params, signature):
+        raise _refuse("bad X-Twilio-Signature")
+    await run_in_threadpool(_apply_status, params)
+    return Response(status_code=204)
+
+
+def _apply_status(params: dict) -> None:
+    sid, call_status = params.get("CallSid", ""), params.get("CallStatus", "")
+    try:
+        sequence = int(params.get("SequenceNumber", ""))
+    except ValueError:
+        sequence = None
+    if not _CALL_SID.fullmatch(sid) or call_status not in _STATUSES or sequence is None or sequence < 0:
+        log.warning("twilio status callback without a usable CallSid/CallStatus/SequenceNumber: ignored")
+        return
+    duration = params.get("CallDuration")
+    ended_at = None
+    if call_status in _FINAL:
+        try:
+            ended_at = email.utils.parsedate_to_datetime(params["Timestamp"])
+        except (KeyError, TypeError, ValueError):
+            ended_at = clock.now()
+    applied = thread_hook().webhook_call_status(
+        sid, sequence, call_status, params.get("AnsweredBy") or None,
+        int(duration) if duration and duration.isdigit() else None, ended_at)
+    log.info("call %s to %s: %s (#%s) %s", sid, mask_phone(params.get("To", "")), call_status, sequence,
+             "applied" if applied else "ignored (repeat, late or unknown call)")
+
+
+def _assistant_secret() -> bytes | None:
+    try:
+        secret = airflow_access.connection(ASSISTANT_CONN_ID).password
+    except Exception:
+        return None
+    return secret.encode() if secret else None
+
+
+@router.post("/assistant/results", summary="The assistant's post-call variables for one call")
+async def assistant_results(request: Request):
+    body = await _body(request)
+    header = request.headers.get("x-outcall-signature", "")
+    secret = await run_in_threadpool(_assistant_secret)
+    if secret is None:
+        raise _refuse("connection %r has no password: assistant results cannot be verified", ASSISTANT_CONN_ID)
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(header.encode(), expected.encode()):
+        raise _refuse("bad X-Outcall-Signature")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise HTTPException(400, "the body is not JSON") from None
+    if (not isinstance(payload, dict) or not isinstance(payload.get("call_sid"), str)
+            or not _CALL_SID.fullmatch(payload["call_sid"]) or not isinstance(payload.get("variables"), dict)):
+        raise HTTPException(400, 'expected {"call_sid": "CA…", "variables": {…}}')
+    return await run_in_threadpool(_store_variables, payload["call_sid"], payload["variables"])
+
+
+def _store_variables(call_sid: str, values: dict) -> JSONResponse:
+    hook = thread_hook()
+    call = hook.webhook_call_campaign(call_sid)
+    # Results may come before the dialer has saved the call's SID (it crashed in between): they
+    # are kept by SID and checked for plain JSON types only; the campaign's types apply once known.
+    declared = call["post_call_variables"] or {} if call else None
+    problems = variables.check(values, declared)
+    if problems:
+        raise HTTPException(422, {"message": "variables do not match the campaign", "problems": problems})
+    hook.set_call_variables(call_sid, values, clock.now())
+    log.info("call %s: post-call variables received (%s)%s", call_sid, ", ".join(sorted(values)),
+             "" if call else "; no attempt has this call SID yet")
+    return JSONResponse({"call_sid": call_sid, "stored": True, "call_known": call is not None},
+                        status_code=200 if call else 202)

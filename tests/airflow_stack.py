@@ -1,0 +1,184 @@
+"""A real Airflow for tests: a temporary AIRFLOW_HOME, the metadata DB in the test PostgreSQL
+cluster, `airflow db migrate`, then `airflow api-server` (and optionally the scheduler and the
+dag-processor) on a free port, all stopped (process groups killed) on exit.
+
+    from airflow_stack import airflow_stack
+
+    with airflow_stack(pg_url, campaigns_dir=..., dags_folder=..., scheduler=True) as stack:
+        stack.url                      # "http://127.0.0.1:PORT"
+        stack.token()                  # a JWT for "Authorization: Bearer ..." (user admin/admin)
+        stack.headers()                # {"Authorization": "Bearer ..."}
+        stack.airflow("dags", "list")  # run the airflow CLI against this stack (CompletedProcess)
+        stack.env                      # the environment every process got (connections, config)
+
+Connections are given as AIRFLOW_CONN_* variables: outcall_db (the `outcall` database of the
+cluster) and twilio_default (a sandbox, if `twilio` is given as (account_sid, auth_token,
+base_url)), plus any in `connections` ({conn_id: URI or JSON}). The simple auth manager has one
+user, admin/admin, role admin. `tick_seconds` shortens the scheduler and dag-processor loops
+for tests. Logs of every process are in stack.home/logs/*.log.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the venv's bin: `airflow` and friends
+ADMIN = ("admin", "admin")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class AirflowStack:
+    url: str
+    home: Path
+    env: dict[str, str]
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def token(self, username: str = ADMIN[0], password: str = ADMIN[1]) -> str:
+        r = httpx.post(f"{self.url}/auth/token", json={"username": username, "password": password}, timeout=30)
+        r.raise_for_status()
+        return r.json()["access_token"]
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}"}
+
+    def airflow(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "airflow"), *args], env=self.env, capture_output=True,
+                              text=True, check=check, timeout=300)
+
+
+def _env(home: Path, pg_url: str, dags_folder: Path, campaigns_dir: Path | None, port: int,
+         twilio: tuple[str, str, str] | None, connections: dict[str, str], tick_seconds: float | None,
+         extra_env: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
+    passwords = home / "passwords.json"
+    passwords.write_text(json.dumps({ADMIN[0]: ADMIN[1]}))
+    sql_alchemy = pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + "/airflow"
+    env.update({
+        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN[0]}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "outcall-tests-only-jwt-secret-0123456789",
+        "AIRFLOW__API__SECRET_KEY": "outcall-tests-only-secret-key",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW_CONN_OUTCALL_DB": f"{pg_url}/outcall",
+    })
+    if campaigns_dir is not None:
+        env["OUTCALL_CAMPAIGNS_DIR"] = str(campaigns_dir)
+    if twilio is not None:
+        sid, token, base_url = twilio
+        env["AIRFLOW_CONN_TWILIO_DEFAULT"] = json.dumps({
+            "conn_type": "twilio", "login": sid, "password": token,
+            "extra": {"base_url": base_url, "callback_base_url": f"http://127.0.0.1:{port}"}})
+    for conn_id, value in connections.items():
+        env[f"AIRFLOW_CONN_{conn_id.upper()}"] = value
+    if tick_seconds is not None:  # test-only: make the loops turn fast
+        env.update({
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": str(max(1, int(tick_seconds))),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": str(max(1, int(tick_seconds))),
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": str(max(1, int(tick_seconds))),
+        })
+    env.update(extra_env)
+    return env
+
+
+def _start(name: str, args: list[str], env: dict, home: Path) -> subprocess.Popen:
+    log = open(home / "logs" / f"{name}.log", "ab")
+    # A process group of its own, so stopping it also stops the workers it forked.
+    return subprocess.Popen([str(BIN / "airflow"), *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def _wait_healthy(stack: AirflowStack, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"airflow api-server exited ({proc.returncode}); see {stack.home}/logs/api-server.log")
+        try:
+            if httpx.get(f"{stack.url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"airflow api-server not healthy after {timeout} s; see {stack.home}/logs/api-server.log")
+
+
+@contextlib.contextmanager
+def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campaigns_dir: str | Path | None = None,
+                  twilio: tuple[str, str, str] | None = None, connections: dict[str, str] | None = None,
+                  scheduler: bool = False, dag_processor: bool = False, tick_seconds: float | None = None,
+                  extra_env: dict[str, str] | None = None, keep_home: bool = False):
+    """Yield a running AirflowStack; everything it started is stopped on exit.
+
+    pg_url: libpq URL base of the test cluster (tests/conftest.py `pg_url`); its `airflow`
+    database holds the metadata (migrated here, idempotently) and `outcall` the campaign store.
+    """
+    home = Path(tempfile.mkdtemp(prefix="outcall-airflow-stack-"))
+    (home / "logs").mkdir()
+    Path(dags_folder).mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = _env(home, pg_url, Path(dags_folder), Path(campaigns_dir) if campaigns_dir else None, port,
+               twilio, connections or {}, tick_seconds, extra_env or {})
+    stack = AirflowStack(url=f"http://127.0.0.1:{port}", home=home, env=env)
+    try:
+        stack.airflow("db", "migrate")
+        api = _start("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                     env, home)
+        stack.processes.append(api)
+        if dag_processor:
+            stack.processes.append(_start("dag-processor", ["dag-processor"], env, home))
+        if scheduler:
+            stack.processes.append(_start("scheduler", ["scheduler"], env, home))
+        _wait_healthy(stack, api, timeout=120)
+        yield stack
+    finally:
+        for proc in reversed(stack.processes):
+            _stop(proc)
+        if not keep_home:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def connection_uri(conn_type: str, password: str, login: str = "", host: str = "") -> str:
+    """A connection URI for `connections` (values are quoted)."""
+    return f"{conn_type}://{quote(login, safe='')}:{quote(password, safe='')}@{quote(host, safe='')}"

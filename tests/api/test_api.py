@@ -1,0 +1,116 @@
+"""The JSON API through a real Airflow API server with the plugin loaded."""
+from __future__ import annotations
+
+import httpx
+
+from outcall_provider.api.app import campaigns_app
+
+
+def test_campaign_list_shows_the_example_campaigns_numbers(api, example):
+    [c] = api.get("/api/v1/campaigns").raise_for_status().json()["campaigns"]
+    assert (c["name"], c["dag_id"], c["status"]) == ("example", "campaign_example", "draft")
+    assert c["leads"] == 200 and c["leads_by_status"]["completed"] == 1
+    assert c["conversion"] == 1 / 200 and c["calls_today"] == 3
+    assert c["cost"] == 0.026 and c["cost_unit"] == "USD" and c["window_open"] is True
+
+
+def test_stats_has_funnel_outcomes_and_answer_rate(api, example):
+    s = api.get("/api/v1/campaigns/example/stats").raise_for_status().json()
+    assert {f["stage"]: f["leads"] for f in s["funnel"]}["goal met"] == 1
+    assert s["attempts_by_outcome"] == {"goal met": 1, "busy": 1, "ringing": 1}
+    assert sum(h["calls"] for h in s["answer_rate_by_hour"]) == 3
+    assert sum(h["answered"] for h in s["answer_rate_by_hour"]) == 1
+
+
+def test_leads_are_paged_and_filtered(api, example):
+    first = api.get("/api/v1/campaigns/example/leads", params={"limit": 50}).raise_for_status().json()
+    second = api.get("/api/v1/campaigns/example/leads",
+                     params={"limit": 50, "before": first["next_before"]}).raise_for_status().json()
+    assert len(first["leads"]) == len(second["leads"]) == 50
+    assert first["leads"][-1]["id"] > second["leads"][0]["id"]
+    done = api.get("/api/v1/campaigns/example/leads", params={"status": "completed"}).json()
+    assert [l["external_id"] for l in done["leads"]] == [example["leads"][0]["external_id"]]
+    found = api.get("/api/v1/campaigns/example/leads", params={"q": "(415) 796-0001"}).json()
+    assert [l["external_id"] for l in found["leads"]] == ["crm-1001"]  # national, read with default_region
+    assert api.get("/api/v1/campaigns/example/leads", params={"status": "nonsense"}).status_code == 422
+    assert api.get("/api/v1/campaigns/nope/leads").status_code == 404
+
+
+def test_a_person_sets_a_lead_back_to_created(api, example):
+    lead = example["leads"][0]
+    r = api.patch(f"/api/v1/campaigns/example/leads/{lead['id']}", json={"status": "created"})
+    assert r.status_code == 200 and r.json() == {"id": lead["id"], "status": "created"}
+    [row] = api.get("/api/v1/campaigns/example/leads", params={"q": str(lead["id"])}).json()["leads"]
+    assert (row["status"], row["cycle"], row["round"]) == ("created", 2, 1)
+    assert api.patch(f"/api/v1/campaigns/example/leads/{lead['id']}", json={"status": "processing"}).status_code == 422
+
+
+def test_adding_a_lead_by_hand_is_validated_like_an_import(api, example):
+    bad = api.post("/api/v1/campaigns/example/leads", json={"phone_number": "12345"})
+    assert bad.status_code == 422
+    [reject] = bad.json()["detail"]["rejects"]
+    assert reject["field"] == "phone_number" and reject["value"] == "12345"
+    good = api.post("/api/v1/campaigns/example/leads", json={
+        "phone_number": "(415) 555-0199", "secondary_phones": ["+14155550198"], "external_id": "hand-1",
+        "variables": {"first_name": "Zé"}})
+    assert good.status_code == 201 and good.json()["imported"] == 1
+    [lead] = api.get("/api/v1/campaigns/example/leads", params={"q": "hand-1"}).json()["leads"]
+    assert lead["phone_number"] == "+14155550199" and lead["variables"] == {"first_name": "Zé"}
+    assert lead["contacts"][0]["phone_number"] == "+14155550198"
+
+
+def test_csv_upload_reports_its_bad_rows_and_keeps_the_good(api, example):
+    csv = "phone_number,external_id,first_name\n+14155550301,up-1,Ana\nnot a phone,up-2,Rui\n+14155550303,up-3,Eva\n"
+    r = api.post("/api/v1/campaigns/example/imports", params={"filename": "new.csv"}, content=csv,
+                 headers={"content-type": "text/csv"})
+    assert r.status_code == 201
+    body = r.json()
+    assert (body["imported"], body["rejected"]) == (2, 1)
+    assert [(x["line"], x["field"], x["value"]) for x in body["rejects"]] == [(3, "phone_number", "not a phone")]
+    again = api.get(f"/api/v1/campaigns/example/imports/{body['report_id']}").json()
+    assert again["source"] == "upload new.csv by admin" and again["rejects"] == body["rejects"]
+    no_header = api.post("/api/v1/campaigns/example/imports", content="name\nAna\n")
+    assert no_header.status_code == 422 and "phone_number" in no_header.json()["detail"]["error"]
+
+
+def test_calls_table_has_result_answered_by_duration_price_and_variables(api, example):
+    calls = api.get("/api/v1/campaigns/example/calls").raise_for_status().json()["calls"]
+    assert [c["call_status"] for c in calls] == ["ringing", "busy", "completed"]
+    reached = calls[-1]
+    assert (reached["answered_by"], reached["duration_s"], reached["price"]) == ("human", 95, -0.026)
+    assert reached["variables"] == {"appointment_booked": True, "summary": "booked <b>Tuesday</b>"}
+
+
+def test_start_unpauses_the_dag_and_runs_it_at_once_and_pause_pauses_it(api, stack, example):
+    r = api.put("/api/v1/campaigns/example/running", json={"running": True})
+    assert r.status_code == 200 and r.json()["run_id"]
+    headers = {"Authorization": api.headers["Authorization"]}
+    dag = httpx.get(f"{stack.url}/api/v2/dags/campaign_example", headers=headers).json()
+    runs = httpx.get(f"{stack.url}/api/v2/dags/campaign_example/dagRuns", headers=headers).json()
+    assert dag["is_paused"] is False and r.json()["run_id"] in [x["dag_run_id"] for x in runs["dag_runs"]]
+    assert api.get("/api/v1/campaigns/example").json()["status"] == "in_progress"
+    assert api.put("/api/v1/campaigns/example/running", json={"running": False}).json()["run_id"] is None
+    assert httpx.get(f"{stack.url}/api/v2/dags/campaign_example", headers=headers).json()["is_paused"] is True
+    assert api.get("/api/v1/campaigns/example").json()["status"] == "paused"
+
+
+def test_openapi_lists_the_api(api):
+    paths = api.get("/api/v1/openapi.json").raise_for_status().json()["paths"]
+    assert {"/api/v1/campaigns", "/api/v1/campaigns/{name}/leads", "/api/v1/campaigns/{name}/imports",
+            "/api/v1/campaigns/{name}/calls", "/api/v1/campaigns/{name}/stats"} <= set(paths)
+    assert len(campaigns_app.routes) > 10
+
+
+def test_the_page_and_its_assets_are_served(api):
+    page = api.get("/")
+    assert page.status_code == 200 and "static/campaigns.js" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert api.get("/static/campaigns.js").status_code == 200
+    assert api.get("/static/..%2Fapp.py").status_code == 404
+
+
+def test_campaigns_is_in_the_airflow_navigation(stack, token):
+    plugins = httpx.get(f"{stack.url}/api/v2/plugins", headers={"Authorization": f"Bearer {token}"}).json()
+    [outcall] = [p for p in plugins["plugins"] if p["name"] == "outcall"]
+    assert outcall["external_views"][0]["href"] == "/outcall/"
+    assert outcall["external_views"][0]["url_route"] == "campaigns"
