@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps test run bench clean
+.PHONY: install system-deps test run stop bench clean
 
 install: system-deps $(VENV)/.installed
 
@@ -35,8 +35,12 @@ test: install
 run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash tools/run.sh
 
+stop:
+	-for f in .run/airflow.pid .run/sandbox.pid; do [ -f $$f ] && kill -- -$$(cat $$f); rm -f $$f; done
+	-$(BIN)/python tools/pgcluster.py stop .run/pg
+
 bench: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/import_leads.py
+	for b in bench/*.py; do PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python $$b || exit 1; done
 
 clean:
 	-$(BIN)/python tools/pgcluster.py stop .run/pg

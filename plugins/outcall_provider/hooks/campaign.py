@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from outcall_provider import sql
 from outcall_provider.hooks import lead_import
+from outcall_provider.hooks.campaign_pages import CampaignPagesMixin
 from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
 from outcall_provider.rules.outcome import Action, CallOutcome
@@ -26,7 +27,7 @@ _OUTCOME_STATUS = {
 }
 
 
-class CampaignHook(PostgresHook):
+class CampaignHook(CampaignPagesMixin, PostgresHook):
     """The campaign store on the `outcall_db` connection; migrates itself on first use."""
 
     conn_name_attr = "outcall_conn_id"
@@ -104,6 +105,17 @@ class CampaignHook(PostgresHook):
         self.db.commit()
         return changed
 
+    def campaign_progress(self, campaign_id: int) -> dict[str, Any]:
+        """open_leads (not terminal), next_due_at, leads."""
+        return self._rows("campaign_progress", {"campaign_id": campaign_id})[0]
+
+    def leads_without_dialable_contact(self, campaign_id: int) -> int:
+        return self._rows("leads_without_dialable_contact", {"campaign_id": campaign_id})[0]["count"]
+
+    def set_fingerprints(self, campaign_id: int, leads: str | None = None, preflight: str | None = None) -> None:
+        self._rows("campaign_set_fingerprints", {"campaign_id": campaign_id, "leads_fingerprint": leads,
+                                                 "preflight_fingerprint": preflight})
+
     def campaign_stats(self, campaign_id: int) -> dict[str, Any]:
         row = self._rows("campaign_stats", {"campaign_id": campaign_id})[0]
         row["leads_by_status"] = {s: row["leads_by_status"].get(s, 0) for s in LEAD_STATUSES}
@@ -132,11 +144,17 @@ class CampaignHook(PostgresHook):
         """The leads of a batch descriptor that are still waiting to be dialed."""
         return self._rows("leads_claimed", {"lead_ids": list(lead_ids)})
 
-    def set_lead_status(self, campaign_id: int, lead: str, status: str, now: datetime) -> list[dict]:
+    def find_lead(self, campaign_id: int, ref: str) -> int | None:
+        """A lead by id, else external_id, else phone number."""
+        rows = self._rows("lead_find", {"campaign_id": campaign_id, "ref": str(ref)})
+        return rows[0]["id"] if rows else None
+
+    def set_lead_status(self, campaign_id: int, lead_id: int, status: str, now: datetime) -> dict | None:
         if status not in ("created", "completed"):
             raise ValueError(f"a lead can be set by hand to `created` or `completed`, not {status!r}")
-        return self._rows("lead_set_status", {"campaign_id": campaign_id, "lead": str(lead),
+        rows = self._rows("lead_set_status", {"campaign_id": campaign_id, "lead_id": lead_id,
                                               "status": status, "now": now})
+        return rows[0] if rows else None
 
     def preview(self, campaign_id: int, at: datetime, sample: int = 10) -> list[dict[str, Any]]:
         groups = self._rows("preview_counts", {"campaign_id": campaign_id, "at": at})

@@ -68,14 +68,16 @@ class CallEngine:
         self.window = campaign.window()
 
     # -- dialing -------------------------------------------------------------------------
-    def dial(self, leads: list[dict], *, deadline: datetime | None = None, refill: bool = False) -> DialReport:
+    def dial(self, leads: list[dict], *, deadline: datetime | None = None, refill: bool = False,
+             keep_going: Callable[[], bool] = lambda: True) -> DialReport:
         """Dial claimed leads, never more than max_calls_in_parallel at once and only inside
         the calling window (checked right before each call). With `refill`, keep claiming due
-        leads as calls end until `deadline`. Leads not dialed are released."""
+        leads as calls end until `deadline`, so the lines stay busy. `keep_going` is asked
+        before each call (a paused DAG stops new calls). Leads not dialed are released."""
         report = DialReport()
         queue = deque(leads)
         try:
-            while True:
+            while keep_going():
                 now = self.clock()
                 if deadline is not None and now >= deadline:
                     break
@@ -87,10 +89,10 @@ class CallEngine:
                     if room > 0:  # claim only what can be dialed now: claims wait for no one
                         queue.extend(self.store.claim_due_leads(self.campaign_id, now, min(room, REFILL_CLAIM)))
                 if not queue:
-                    if refill and deadline is not None and self.store.in_flight(self.campaign_id):
-                        self._wait_for_a_free_line()
-                        continue
-                    break
+                    if not (refill and deadline is not None and self._more_due_before(deadline)):
+                        break
+                    self._wait_for_a_free_line()
+                    continue
                 lead = queue.popleft()
                 result = self._dial_one(lead, report)
                 if result == "full":
@@ -101,6 +103,13 @@ class CallEngine:
             self.store.release_leads(leftover, self.clock())
             report.released += len(leftover)
         return report
+
+    def _more_due_before(self, deadline: datetime) -> bool:
+        """Will a call end, or a lead fall due, before the deadline? Then wait for it."""
+        if self.store.in_flight(self.campaign_id):
+            return True
+        next_due = self.store.campaign_progress(self.campaign_id)["next_due_at"]
+        return next_due is not None and next_due < deadline
 
     def _wait_for_a_free_line(self) -> None:
         self.sleep(self.poll_interval)
@@ -202,7 +211,8 @@ class CallEngine:
     # -- reconciliation -----------------------------------------------------------------
     def reconcile(self, *, in_flight_only: bool = False) -> ReconcileReport:
         """Bring every open attempt up to date from Twilio and judge the finished ones.
-        Twilio's records are the truth; status callbacks only make this quicker."""
+        Twilio's records are the truth; status callbacks only make this quicker.
+        `in_flight_only` (a dialer between calls) skips the crash recovery work."""
         report = ReconcileReport()
         now = self.clock()
         if not in_flight_only:
@@ -210,9 +220,6 @@ class CallEngine:
             report.stale_claims_released = self.store.release_stale_claims(
                 self.campaign_id, now - STALE_CLAIM, now)
         open_attempts = self.store.open_attempts(self.campaign_id)
-        if in_flight_only:
-            open_attempts = [a for a in open_attempts if a["call_status"] not in TERMINAL_CALL_STATUSES
-                             or a["variables"] is None]
         calls = self._calls_for(open_attempts, report)
         for attempt in open_attempts:
             call = calls.get(attempt["call_sid"])

@@ -1,6 +1,7 @@
 """Operators that wire the call engine to a campaign: dial a batch, reconcile calls."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -8,6 +9,8 @@ from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign
+
+TICK_SHARE = 0.9  # a tick's dialers stop before the next tick starts
 
 
 def campaign_engine(campaign_name: str, **engine_kwargs):
@@ -23,24 +26,52 @@ def campaign_engine(campaign_name: str, **engine_kwargs):
 
 
 class DialLeadsOperator(BaseOperator):
-    """Dial one batch of claimed leads (a descriptor {"campaign": name, "lead_ids": [...]})."""
+    """Dial one batch of claimed leads (a descriptor {"campaign": name, "lead_ids": [...]}).
+
+    With `tick_seconds`, the task then keeps the campaign's lines busy, claiming due leads as
+    calls end, until shortly before the next tick. Pausing the DAG stops new calls."""
 
     template_fields = ("batch",)
 
-    def __init__(self, *, campaign_name: str, batch: dict | None = None, refill_minutes: float = 0, **kwargs):
+    def __init__(self, *, campaign_name: str, batch: dict | None = None, tick_seconds: float = 0, **kwargs):
         super().__init__(**kwargs)
-        self.campaign_name, self.batch, self.refill_minutes = campaign_name, batch, refill_minutes
+        self.campaign_name, self.batch, self.tick_seconds = campaign_name, batch, tick_seconds
 
     def execute(self, context) -> dict[str, Any]:
         engine = campaign_engine(self.campaign_name)
         try:
             leads = engine.store.claimed_leads((self.batch or {}).get("lead_ids", []))
-            deadline = clock.now() + timedelta(minutes=self.refill_minutes) if self.refill_minutes else None
-            report = engine.dial(leads, deadline=deadline, refill=bool(self.refill_minutes))
+            deadline = None
+            if self.tick_seconds:
+                started = (context["dag_run"].start_date or clock.now()) if "dag_run" in context else clock.now()
+                deadline = started + timedelta(seconds=self.tick_seconds * TICK_SHARE)
+            paused = _pause_probe(context, engine)
+            report = engine.dial(leads, deadline=deadline, refill=bool(self.tick_seconds),
+                                 keep_going=lambda: not paused())
+            if paused():
+                engine.store.set_campaign_status(engine.campaign_id, "paused", clock.now())
+                self.log.info("the campaign's DAG was paused: no new calls; calls in flight finish and "
+                              "are reconciled when it resumes")
         finally:
             engine.store.close()
         self.log.info("dialed %s", report)
         return vars(report)
+
+
+def _pause_probe(context, engine, every_s: float = 2.0):
+    """Is the campaign's DAG paused? Asked of the API server at most every `every_s`."""
+    ti = context.get("ti")
+    if ti is None or not hasattr(ti, "get_dag"):
+        return lambda: False
+    state = {"at": 0.0, "paused": False}
+
+    def paused() -> bool:
+        if time.monotonic() - state["at"] >= every_s:
+            state["paused"] = bool(ti.get_dag(ti.dag_id).is_paused)
+            state["at"] = time.monotonic()
+        return state["paused"]
+
+    return paused
 
 
 class ReconcileCallsOperator(BaseOperator):

@@ -1,0 +1,86 @@
+"""One Airflow DAG per campaign file: `campaign_<name>`, a tick every 10 minutes.
+
+Parse time reads the campaign files only: no database, no network.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import DAG
+
+from outcall_provider.campaign_files import campaign_paths, load_campaign
+from outcall_provider.operators.dial import DialLeadsOperator, ReconcileCallsOperator
+from outcall_provider.operators.tick import CampaignStatusOperator, ClaimBatchesOperator, SyncCampaignOperator
+from outcall_provider.rules.campaign import Campaign, CampaignFileError
+
+DEFAULT_TICK_SECONDS = 600
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def tick_seconds() -> int:
+    """The tick period; OUTCALL_TICK_SECONDS shortens it for tests."""
+    return int(os.environ.get("OUTCALL_TICK_SECONDS") or DEFAULT_TICK_SECONDS)
+
+
+def campaign_dag(campaign: Campaign) -> DAG:
+    tick = tick_seconds()
+    with DAG(
+        dag_id=campaign.dag_id,
+        schedule=timedelta(seconds=tick),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=True,  # a new campaign is a draft until someone unpauses it
+        doc_md=_doc(campaign),
+        tags=["outcall", "campaign"],
+        default_args={"retries": 1, "retry_delay": timedelta(seconds=20)},
+    ) as dag:
+        sync = SyncCampaignOperator(task_id="sync_leads_and_preflight", campaign_name=campaign.name)
+        reconcile = ReconcileCallsOperator(task_id="reconcile_calls", campaign_name=campaign.name)
+        claim = ClaimBatchesOperator(task_id="claim_batches", campaign_name=campaign.name)
+        dial = DialLeadsOperator.partial(
+            task_id="dial", campaign_name=campaign.name, tick_seconds=tick,
+            map_index_template="{{ task.batch['label'] }}",
+        ).expand(batch=claim.output)
+        status = CampaignStatusOperator(task_id="campaign_status", campaign_name=campaign.name,
+                                        trigger_rule="all_done")
+        [sync, reconcile] >> claim >> dial >> status
+    return dag
+
+
+def campaign_dags() -> dict[str, DAG]:
+    """A DAG for every valid campaign file; invalid files are reported by file_errors()."""
+    dags = {}
+    for path in campaign_paths():
+        try:
+            campaign = load_campaign(path)
+        except CampaignFileError:
+            continue
+        dags[campaign.dag_id] = campaign_dag(campaign)
+    return dags
+
+
+def file_errors() -> list[CampaignFileError]:
+    errors = []
+    for path in campaign_paths():
+        try:
+            load_campaign(path)
+        except CampaignFileError as e:
+            errors.append(e)
+    return errors
+
+
+def _doc(campaign: Campaign) -> str:
+    a, r, s = campaign.assistant, campaign.retry, campaign.schedule
+    source = campaign.leads.csv or f"SQL on `{campaign.leads.conn_id}`" if campaign.leads else "added by hand"
+    return (f"### Campaign {campaign.name}\n\n"
+            f"Assistant **{a.name}** calls from `{a.phone_number}` ({a.voice_url or a.stream_url}).\n\n"
+            f"| | |\n|---|---|\n"
+            f"| calling window | {s.hours} on {', '.join(s.days)} ({a.timezone}) |\n"
+            f"| retries | up to {r.max_attempts} rounds, {r.interval_minutes} min apart; "
+            f"voicemail {'retried' if r.on_voicemail else 'counts as reached'} |\n"
+            f"| goal | {campaign.goal or 'none'} |\n"
+            f"| calls in parallel | {campaign.max_calls_in_parallel} |\n"
+            f"| leads | {source} |\n\n"
+            f"Pause the DAG to pause the campaign: no new calls; calls in flight are reconciled on resume.")

@@ -1,0 +1,217 @@
+"""The other steps of a campaign tick: sync and preflight, claim batches, campaign status.
+
+Each operator loads the campaign file, wires one rule to the hooks, and logs what it decided.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from airflow.sdk import BaseOperator
+
+from outcall_provider import clock
+from outcall_provider.campaign_files import find_campaign, leads_csv_path
+from outcall_provider.rules.phone import mask_phone
+
+BATCH_SIZE = 25          # leads per mapped dial task
+MAX_BATCHES = 1024       # Airflow's max_map_length
+SQL_FETCH_ROWS = 5_000   # rows per fetchmany from a warehouse
+
+
+class PreflightError(Exception):
+    """A campaign that cannot start; names every problem at once."""
+
+
+def _hooks(campaign):
+    from outcall_provider.hooks.campaign import CampaignHook
+    from outcall_provider.hooks.twilio import TwilioHook
+
+    return CampaignHook(campaign.db_conn_id), TwilioHook(campaign.twilio_conn_id)
+
+
+class SyncCampaignOperator(BaseOperator):
+    """Upsert the campaign from its file, sync its leads from their source, and run the
+    preflight checks whenever the file or the leads changed. Returns the campaign status."""
+
+    def __init__(self, *, campaign_name: str, min_balance: float | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.campaign_name, self.min_balance = campaign_name, min_balance
+
+    def execute(self, context) -> str:
+        campaign = find_campaign(self.campaign_name)
+        store, twilio = _hooks(campaign)
+        try:
+            now = clock.now()
+            campaign_id = store.upsert_campaign(campaign, now)
+            row = store.get_campaign(campaign.name)
+            leads_fp = self._sync_leads(campaign, store, campaign_id, row["leads_fingerprint"], now)
+            preflight_fp = hashlib.sha256(
+                (json.dumps(campaign.to_dict(), sort_keys=True) + (leads_fp or "")).encode()).hexdigest()
+            if preflight_fp != row["preflight_fingerprint"]:
+                self._preflight(campaign, store, twilio, campaign_id)
+                store.set_fingerprints(campaign_id, preflight=preflight_fp)
+            progress = store.campaign_progress(campaign_id)
+            status = "completed" if progress["open_leads"] == 0 and progress["leads"] else "in_progress"
+            store.set_campaign_status(campaign_id, status, now)
+            if status == "completed":
+                stats = store.campaign_stats(campaign_id)
+                self.log.info("campaign %s is completed: %s leads, %s reached the goal; nothing to dial",
+                              campaign.name, stats["leads"], stats["goal_met"])
+            return status
+        finally:
+            store.close()
+
+    def _sync_leads(self, campaign, store, campaign_id: int, last_fp: str | None, now) -> str | None:
+        source = campaign.leads
+        if source is None:
+            return last_fp
+        region = source.default_region
+        if source.csv:
+            path = leads_csv_path(campaign)
+            if not path.exists():
+                raise FileNotFoundError(f"{campaign.path}: leads.csv: {path} does not exist")
+            fp = "csv:" + _file_sha256(path)
+            if fp == last_fp:
+                self.log.info("leads unchanged since the last sync (%s)", path.name)
+                return fp
+            report = store.import_leads_csv(campaign_id, path, region, now)
+        else:
+            fp, report = self._sync_sql(campaign, store, campaign_id, region, now)
+        store.set_fingerprints(campaign_id, leads=fp)
+        self.log.info("leads synced from %s: imported %s, updated %s, rejected %s (import report %s)",
+                      report.source, report.imported, report.updated, report.rejected, report.report_id)
+        if report.rejected:
+            for r in store.import_rejects(report.report_id, 10):
+                value = mask_phone(r["value"]) if r["field"] == "phone_number" and r["value"] else r["value"]
+                self.log.warning("line %s: %s=%r: %s", r["line"], r["field"], value, r["reason"])
+        return fp
+
+    def _sync_sql(self, campaign, store, campaign_id: int, region, now):
+        from airflow.providers.common.sql.hooks.sql import DbApiHook
+        from airflow.sdk import BaseHook
+
+        source = campaign.leads
+        hook = BaseHook.get_connection(source.conn_id).get_hook()
+        if not isinstance(hook, DbApiHook):
+            raise TypeError(f"{campaign.path}: leads.conn_id: connection {source.conn_id!r} is not a SQL "
+                            f"database connection (its hook {type(hook).__name__} is not a DbApiHook)")
+        digest = hashlib.sha256(source.sql.encode())
+        conn = hook.get_conn()
+        try:
+            cur = conn.cursor()
+            cur.execute(source.sql)
+            header = [d[0] for d in cur.description]
+
+            def records():  # streamed in chunks; "line" is the row number as a CSV would have it
+                line = 1
+                while rows := cur.fetchmany(SQL_FETCH_ROWS):
+                    for row in rows:
+                        line += 1
+                        values = ["" if v is None else str(v) for v in row]
+                        digest.update("\x1f".join(values).encode("utf-8", "surrogateescape"))
+                        yield line, values
+
+            report = store.import_lead_records(campaign_id, f"sql on {source.conn_id}", header, records(),
+                                               region, now)
+        finally:
+            conn.close()
+        return "sql:" + digest.hexdigest(), report
+
+    def _preflight(self, campaign, store, twilio, campaign_id: int) -> None:
+        problems = []
+        phone = campaign.assistant.phone_number
+        if not twilio.owns_number(phone):
+            problems.append(f"assistant.phone_number {phone} does not belong to the Twilio account "
+                            f"{twilio.account_sid} (connection {campaign.twilio_conn_id})")
+        floor = self.min_balance if self.min_balance is not None else float(
+            twilio.get_connection(campaign.twilio_conn_id).extra_dejson.get("min_balance", 1.0))
+        balance, currency = twilio.balance()
+        if balance < floor:
+            problems.append(f"the Twilio balance is {balance:.2f} {currency}, below the floor of {floor:.2f}")
+        progress = store.campaign_progress(campaign_id)
+        if not progress["leads"]:
+            problems.append("the campaign has no leads (leads.csv or leads.sql gave none)")
+        invalid = store.leads_without_dialable_contact(campaign_id)
+        if invalid:
+            problems.append(f"{invalid} leads have no valid phone number left")
+        if problems:
+            raise PreflightError(f"campaign {campaign.name} cannot start:\n" + "\n".join(f"- {p}" for p in problems))
+        self.log.info("preflight passed: %s owned, balance %.2f %s, %s leads", mask_phone(phone), balance,
+                      currency, progress["leads"])
+
+
+class ClaimBatchesOperator(BaseOperator):
+    """Inside the calling window, claim the first wave of due leads and cut it into batch
+    descriptors for the mapped dial tasks; outside it, say when the window next opens."""
+
+    def __init__(self, *, campaign_name: str, **kwargs):
+        super().__init__(**kwargs)
+        self.campaign_name = campaign_name
+
+    def execute(self, context) -> list[dict[str, Any]]:
+        campaign = find_campaign(self.campaign_name)
+        store, _ = _hooks(campaign)
+        try:
+            now = clock.now()
+            window = campaign.window()
+            if not window.is_open(now):
+                opens = window.next_open(now)
+                self.log.info("outside the calling window (%s %s, %s): nothing is dialed; it next opens at "
+                              "%s (%s)", campaign.schedule.hours, ",".join(campaign.schedule.days),
+                              campaign.assistant.timezone, opens.isoformat(),
+                              opens.astimezone(ZoneInfo(campaign.assistant.timezone)).isoformat())
+                return []
+            campaign_id = store.campaign_id(campaign.name)
+            progress = store.campaign_progress(campaign_id)
+            if progress["open_leads"] == 0:
+                self.log.info("every lead is completed or out of attempts; nothing to dial")
+                return []
+            room = max(campaign.max_calls_in_parallel - store.in_flight(campaign_id), 0)
+            leads = store.claim_due_leads(campaign_id, now, min(room, BATCH_SIZE * MAX_BATCHES))
+            lead_ids = [lead["id"] for lead in leads]
+            batches = math.ceil(len(lead_ids) / BATCH_SIZE) or 1  # one refilling dialer at least
+            out = [{"campaign": campaign.name, "lead_ids": lead_ids[i * BATCH_SIZE:(i + 1) * BATCH_SIZE],
+                    "label": f"batch {i + 1}/{batches}: "
+                             f"{len(lead_ids[i * BATCH_SIZE:(i + 1) * BATCH_SIZE])} leads"}
+                   for i in range(batches)]
+            self.log.info("claimed %s due leads into %s batches (%s calls in flight)", len(lead_ids), batches,
+                          campaign.max_calls_in_parallel - room)
+            return out
+        finally:
+            store.close()
+
+
+class CampaignStatusOperator(BaseOperator):
+    """The campaign's status after the tick: completed once every lead is terminal."""
+
+    def __init__(self, *, campaign_name: str, **kwargs):
+        super().__init__(**kwargs)
+        self.campaign_name = campaign_name
+
+    def execute(self, context) -> dict[str, Any]:
+        campaign = find_campaign(self.campaign_name)
+        store, _ = _hooks(campaign)
+        try:
+            campaign_id = store.campaign_id(campaign.name)
+            progress = store.campaign_progress(campaign_id)
+            row = store.get_campaign(campaign.name)
+            if progress["open_leads"] == 0 and progress["leads"] and not store.open_attempts(campaign_id):
+                store.set_campaign_status(campaign_id, "completed", clock.now())
+            stats = store.campaign_stats(campaign_id)
+            self.log.info("campaign %s (%s): leads by status %s; %s reached the goal", campaign.name,
+                          row["status"], stats["leads_by_status"], stats["goal_met"])
+            return {"status": store.get_campaign(campaign.name)["status"], **stats["leads_by_status"]}
+        finally:
+            store.close()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
