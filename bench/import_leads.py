@@ -14,7 +14,6 @@ import json
 import os
 import random
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -108,10 +107,8 @@ def main() -> None:
 
     import pgcluster
 
-    work = Path(tempfile.mkdtemp(prefix="outcall-bench-"))
-    datadir = tempfile.mkdtemp(prefix="outcall-bench-pg-")
-    try:
-        url = pgcluster.start(datadir, pgcluster.free_port())
+    with pgcluster.temporary_cluster() as url, tempfile.TemporaryDirectory(prefix="outcall-bench-") as tmp:
+        work = Path(tmp)
         env = {**os.environ, "AIRFLOW_CONN_OUTCALL_DB": f"{url}/outcall", "AIRFLOW_HOME": str(work / "airflow"),
                "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
         os.environ.update(env)
@@ -140,10 +137,6 @@ def main() -> None:
         print(json.dumps({"import_s": round(result["import_s"], 2), "validate_s": round(validate_s, 2),
                           "ratio": round(ratio, 3), "peak_rss_mb": round(result["peak_rss_mb"], 1),
                           "claim_ms_median": round(claim_ms, 2)}))
-    finally:
-        pgcluster.stop(datadir)
-        shutil.rmtree(datadir, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,10 +75,8 @@ def main() -> None:
     import pgcluster
     from sandbox import Sandbox
 
-    work = Path(tempfile.mkdtemp(prefix="outcall-pacing-"))
-    datadir = tempfile.mkdtemp(prefix="outcall-pacing-pg-")
-    try:
-        url = pgcluster.start(datadir, pgcluster.free_port())
+    with pgcluster.temporary_cluster() as url, tempfile.TemporaryDirectory(prefix="outcall-pacing-") as tmp:
+        work = Path(tmp)
         with Sandbox(cps=CPS, time_scale=600, phone_numbers=list(CALLERS.values()), variables_delay=0.05) as sb:
             env = {**os.environ, "AIRFLOW_CONN_OUTCALL_DB": f"{url}/outcall", "AIRFLOW_HOME": str(work / "airflow"),
                    "OUTCALL_CAMPAIGNS_DIR": str(work), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -123,10 +120,6 @@ def main() -> None:
               f"{requests_per_call:.4f} (goal <= 0.05)")
         print(json.dumps({"allowed_cps": CPS, "cps_ratio": round(cps_ratio, 3), "max_calls_in_1s": busiest,
                           "requests_per_reconciled_call": round(requests_per_call, 4)}))
-    finally:
-        pgcluster.stop(datadir)
-        shutil.rmtree(datadir, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def in_flight_reconcile(store, sb, work: Path, n: int) -> float:

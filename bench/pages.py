@@ -10,12 +10,11 @@ API route runs, JSON encoding included. Goal: every figure under 300 ms. Ends wi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,29 +106,21 @@ def main() -> int:
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--pg-url", help="libpq URL of an empty outcall database (default: a throw-away cluster)")
     args = parser.parse_args()
-    datadir = None
-    if args.pg_url:
-        url = args.pg_url
-    else:
-        import pgcluster
-
-        datadir = tempfile.mkdtemp(prefix="outcall-bench-pg-")
-        url = pgcluster.start(datadir, pgcluster.free_port()) + "/outcall"
-    os.environ["AIRFLOW_CONN_OUTCALL_DB"] = url
     os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
-    try:
+    with contextlib.ExitStack() as stack:
+        if args.pg_url:
+            url = args.pg_url
+        else:
+            import pgcluster
+
+            url = stack.enter_context(pgcluster.temporary_cluster()) + "/outcall"
+        os.environ["AIRFLOW_CONN_OUTCALL_DB"] = url
         from outcall_provider.hooks.campaign import CampaignHook
 
         hook = CampaignHook()
         build(hook, args.leads)
         figures = measure(hook)
         hook.close()
-    finally:
-        if datadir:
-            import pgcluster
-
-            pgcluster.stop(datadir)
-            shutil.rmtree(datadir, ignore_errors=True)
     print(json.dumps(figures))
     return 0
 

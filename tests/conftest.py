@@ -29,12 +29,9 @@ OUTCALL_TABLES = ("outcall_import_rejects", "outcall_import_reports", "outcall_a
 @pytest.fixture(scope="session")
 def pg_url():
     """libpq URL base of a throw-away cluster, stopped and removed after the session."""
-    datadir = tempfile.mkdtemp(prefix="outcall-pg-")
-    url = pgcluster.start(datadir, pgcluster.free_port())
-    os.environ["AIRFLOW_CONN_OUTCALL_DB"] = f"{url}/outcall"
-    yield url
-    pgcluster.stop(datadir)
-    shutil.rmtree(datadir, ignore_errors=True)
+    with pgcluster.temporary_cluster() as url:
+        os.environ["AIRFLOW_CONN_OUTCALL_DB"] = f"{url}/outcall"
+        yield url
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ PostgreSQL refuses to run as root, so when we are root the cluster belongs to th
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 DATABASES = ("outcall", "airflow")
@@ -78,6 +80,17 @@ def start(datadir: str, port: int) -> str:
         if probe.stdout.strip() != "1":
             _run([f"{bin_}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", db])
     return f"postgresql://postgres@127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def temporary_cluster(prefix: str = "outcall-pg-"):
+    """A cluster in a fresh temporary folder for one test session or benchmark; yields its URL."""
+    datadir = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield start(datadir, free_port())
+    finally:
+        stop(datadir)
+        shutil.rmtree(datadir, ignore_errors=True)
 
 
 def stop(datadir: str) -> None:

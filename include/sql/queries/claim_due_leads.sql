@@ -9,15 +9,15 @@ with due as (
     order by due_at, id
     limit %(limit)s
     for update skip locked
+), claimed as (
+    update outcall_leads l
+    set status = 'scheduled', claimed_at = %(now)s, updated_at = %(now)s
+    from due
+    where l.id = due.id
+    returning l.id
 )
-update outcall_leads l
-set status = 'scheduled', claimed_at = %(now)s, updated_at = %(now)s
-from due
-where l.id = due.id
-returning l.id, l.cycle, l.round, l.contact_index, l.contact_count, l.phone_number, l.external_id,
-          l.variables, l.last_outcome,
-          coalesce((select c.phone_number from outcall_contacts c
-                    where c.lead_id = l.id and c.position = l.contact_index), l.phone_number) as to_number,
-          case when l.contact_index = 0 then l.phone_invalid_reason
-               else (select c.invalid_reason from outcall_contacts c
-                     where c.lead_id = l.id and c.position = l.contact_index) end as invalid_reason
+select t.id, t.cycle, t.round, t.contact_index, t.contact_count, t.phone_number, t.external_id,
+       t.variables, t.last_outcome, t.to_number, t.invalid_reason
+from outcall_dial_targets t
+join claimed using (id)
+order by t.id

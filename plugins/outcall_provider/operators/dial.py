@@ -10,7 +10,9 @@ from airflow.sdk import BaseOperator
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign
 
-TICK_SHARE = 0.9  # a tick's dialers stop before the next tick starts
+# A tick's dialers stop this long before the next tick is due: the next tick then starts on
+# time (one active run at a time) and its dialers take over the lines.
+TICK_HANDOVER = timedelta(seconds=5)
 
 
 def campaign_engine(campaign_name: str, **engine_kwargs):
@@ -44,7 +46,7 @@ class DialLeadsOperator(BaseOperator):
             deadline = None
             if self.tick_seconds:
                 started = (context["dag_run"].start_date or clock.now()) if "dag_run" in context else clock.now()
-                deadline = started + timedelta(seconds=self.tick_seconds * TICK_SHARE)
+                deadline = started + timedelta(seconds=self.tick_seconds) - TICK_HANDOVER
             paused = _pause_probe(context, engine)
             report = engine.dial(leads, deadline=deadline, refill=bool(self.tick_seconds),
                                  keep_going=lambda: not paused())

@@ -1,0 +1,118 @@
+"""The tick's operators run in-process against the store and the sandbox: lead sync from a
+CSV or a warehouse query, preflight, claiming batches inside and outside the window."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+from outcall_provider.operators.tick import (
+    ClaimBatchesOperator,
+    PreflightError,
+    SyncCampaignOperator,
+)
+from tests.operators.conftest import campaign_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def campaigns(tmp_path, monkeypatch):
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    monkeypatch.setenv("OUTCALL_CAMPAIGNS_DIR", str(folder))
+    return folder
+
+
+def write_campaign(folder: Path, **changes) -> None:
+    spec = campaign_spec()
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            spec[section][field] = value
+        else:
+            spec[section] = value
+    (folder / "example.yaml").write_text(yaml.safe_dump(spec))
+
+
+def import_reports(hook) -> int:
+    with hook.db.cursor() as cur:
+        cur.execute("select count(*) from outcall_import_reports")
+        n = cur.fetchone()[0]
+    hook.db.commit()
+    return n
+
+
+def test_csv_leads_sync_once_per_change_and_preflight_passes(hook, sandbox, campaigns):
+    (campaigns / "leads.csv").write_text("phone_number,external_id\n+14155550101,a\n+14155550102,b\n")
+    write_campaign(campaigns, leads={"csv": "leads.csv"})
+    sync = SyncCampaignOperator(task_id="sync", campaign_name="example")
+    assert sync.execute({}) == "in_progress"
+    assert hook.campaign_stats(hook.campaign_id("example"))["leads"] == 2
+    sync.execute({})
+    assert import_reports(hook) == 1  # the file did not change: not imported again
+    (campaigns / "leads.csv").write_text("phone_number,external_id\n+14155550101,a\n+14155550109,b\n+14155550103,c\n")
+    sync.execute({})
+    stats = hook.campaign_stats(hook.campaign_id("example"))
+    assert stats["leads"] == 3 and import_reports(hook) == 2
+
+
+def test_sql_leads_are_streamed_from_any_dbapi_connection(hook, sandbox, campaigns, pg_url, monkeypatch):
+    with psycopg.connect(f"{pg_url}/outcall", autocommit=True) as conn:
+        conn.execute("drop table if exists crm_leads")
+        conn.execute("create table crm_leads (phone text, crm_id text, first_name text)")
+        conn.execute("insert into crm_leads values ('(415) 555-0101', 'c1', 'Ana'), ('+14155550102', 'c2', null),"
+                     " ('nope', 'c3', 'Eva')")
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", f"{pg_url}/outcall")
+    sql = "select phone as phone_number, crm_id as external_id, first_name from crm_leads order by crm_id"
+    write_campaign(campaigns, leads={"sql": sql, "conn_id": "warehouse", "default_region": "US"})
+    SyncCampaignOperator(task_id="sync", campaign_name="example").execute({})
+    cid = hook.campaign_id("example")
+    with hook.db.cursor() as cur:
+        cur.execute("select external_id, phone_number, variables from outcall_leads where campaign_id = %s "
+                    "order by external_id", (cid,))
+        rows = cur.fetchall()
+    hook.db.commit()
+    assert rows == [("c1", "+14155550101", {"first_name": "Ana"}), ("c2", "+14155550102", {"first_name": ""})]
+    with psycopg.connect(f"{pg_url}/outcall", autocommit=True) as conn:
+        conn.execute("update crm_leads set first_name = 'Bia' where crm_id = 'c2'")
+    SyncCampaignOperator(task_id="sync", campaign_name="example").execute({})
+    with hook.db.cursor() as cur:
+        cur.execute("select count(*), max(variables->>'first_name') filter (where external_id = 'c2') "
+                    "from outcall_leads where campaign_id = %s", (cid,))
+        assert cur.fetchone() == (2, "Bia")
+    hook.db.commit()
+
+
+def test_preflight_names_every_problem_at_once(hook, sandbox, campaigns):
+    (campaigns / "leads.csv").write_text("phone_number\n")
+    write_campaign(campaigns, leads={"csv": "leads.csv"}, assistant__phone_number="+14155550199")
+    with pytest.raises(PreflightError) as error:
+        SyncCampaignOperator(task_id="sync", campaign_name="example", min_balance=1000).execute({})
+    message = str(error.value)
+    assert "+14155550199 does not belong to the Twilio account" in message
+    assert "below the floor of 1000.00" in message
+    assert "the campaign has no leads" in message
+
+
+def test_claim_outside_the_window_dials_nothing_and_says_when_it_opens(hook, sandbox, campaigns, capfd):
+    (campaigns / "leads.csv").write_text("phone_number\n+14155550101\n")
+    write_campaign(campaigns, leads={"csv": "leads.csv"}, schedule={"hours": "00:00-00:01", "days": ["mon"]},
+                   assistant__timezone="Pacific/Kiritimati")
+    SyncCampaignOperator(task_id="sync", campaign_name="example").execute({})
+    assert ClaimBatchesOperator(task_id="claim", campaign_name="example").execute({}) == []
+    out = "".join(capfd.readouterr())
+    assert "outside the calling window" in out and "it next opens at" in out
+    assert hook.in_flight(hook.campaign_id("example")) == 0
+
+
+def test_claim_inside_the_window_cuts_labelled_batches(hook, sandbox, campaigns):
+    rows = "".join(f"+1415555{i:04d}\n" for i in range(100, 160))
+    (campaigns / "leads.csv").write_text("phone_number\n" + rows)
+    write_campaign(campaigns, leads={"csv": "leads.csv"}, max_calls_in_parallel=60)
+    SyncCampaignOperator(task_id="sync", campaign_name="example").execute({})
+    batches = ClaimBatchesOperator(task_id="claim", campaign_name="example").execute({})
+    assert [len(b["lead_ids"]) for b in batches] == [25, 25, 10]
+    assert batches[0]["label"] == "batch 1/3: 25 leads" and batches[0]["campaign"] == "example"
