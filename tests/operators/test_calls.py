@@ -167,3 +167,12 @@ def test_5xx_without_a_call_dials_again_once(hook, make_engine, sandbox):
     assert dial_due(engine).placed == 1
     assert len(sandbox.calls()) == 1
     assert sandbox.stats()["responses"]["calls.create 500"] == 1
+
+
+def test_a_call_twilio_does_not_know_counts_as_failed(hook, make_engine, sandbox):
+    engine = make_engine(HEADER + "+14155550132,,o,Olga\n")
+    dial_due(engine)
+    sandbox.reset()  # Twilio forgets the call (a sandbox restarted under a running campaign)
+    settle(engine, terminal_or_waiting(hook, "o"))
+    lead = lead_row(hook, "o")
+    assert (lead["status"], lead["last_outcome"]) == ("rescheduled", "failed")

@@ -134,8 +134,14 @@ class TwilioHook(BaseHook):
             raise CallOutcomeUnknown(f"no answer from Twilio for a call to {mask_phone(to)}: {e}") from e
         return call.sid
 
-    def fetch_call(self, sid: str) -> CallInfo:
-        return call_info(self._with_backoff(lambda: self.get_conn().calls(sid).fetch()))
+    def fetch_call(self, sid: str) -> CallInfo | None:
+        """The call, or None if Twilio has no call with this SID."""
+        try:
+            return call_info(self._with_backoff(lambda: self.get_conn().calls(sid).fetch()))
+        except TwilioRestException as e:
+            if e.status == 404:
+                return None
+            raise
 
     def list_calls(self, *, to: str | None = None, from_: str | None = None,
                    start_time_after: datetime | None = None, page_size: int = 1000) -> list[CallInfo]:

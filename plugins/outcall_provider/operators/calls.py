@@ -223,7 +223,9 @@ class CallEngine:
         calls = self._calls_for(open_attempts, report)
         for attempt in open_attempts:
             call = calls.get(attempt["call_sid"])
-            if call is not None and call.status != attempt["call_status"]:
+            # a final call is recorded in full (price, duration) even when a status callback
+            # already told us how it ended
+            if call is not None and (call.status != attempt["call_status"] or call.status in TERMINAL_CALL_STATUSES):
                 self.store.update_attempt_call(
                     attempt["id"], call.status, answered_by=call.answered_by, duration_s=call.duration_s,
                     price=call.price, price_unit=call.price_unit,
@@ -236,7 +238,8 @@ class CallEngine:
         return report
 
     def _calls_for(self, attempts: list[dict], report: ReconcileReport) -> dict[str, CallInfo]:
-        pending = [a for a in attempts if a["call_status"] not in TERMINAL_CALL_STATUSES]
+        """Twilio's record of each open attempt's call: one list when many are open."""
+        pending = attempts
         if not pending:
             return {}
         wanted = {a["call_sid"] for a in pending}
@@ -248,8 +251,12 @@ class CallEngine:
                     found[c.sid] = c
             report.twilio_requests += 1 + len(found) // 1000
         for sid in wanted - found.keys():  # few: calls Twilio lists under another start time
-            found[sid] = self.twilio.fetch_call(sid)
+            call = self.twilio.fetch_call(sid)
             report.twilio_requests += 1
+            if call is None:  # Twilio never placed it (or forgot it): the attempt failed
+                log.warning("Twilio has no call %s; its attempt counts as failed", sid)
+                call = CallInfo(sid, None, None, "failed", None, None, None, None, None, None, None)
+            found[sid] = call
         return found
 
     def _judge(self, attempt: dict, call: CallInfo | None, status: str, report: ReconcileReport) -> None:
