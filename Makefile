@@ -10,12 +10,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: system-deps $(VENV)/.installed
 
-# PostgreSQL server binaries, faketime (window tests), docker-compose (offline config check)
-# and Chromium (browser tests through Playwright; its own browser download does not work here).
+# PostgreSQL server binaries, docker-compose (offline config check) and Chromium (browser
+# tests through Playwright; its own browser download does not work here).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
-	command -v faketime >/dev/null || missing="$$missing faketime"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \

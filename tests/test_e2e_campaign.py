@@ -90,14 +90,17 @@ def test_campaigns_run_under_the_real_scheduler(pg_url, hook, tmp_path):
         set_paused("campaign_e2e", True)
         paused_at = datetime.now(timezone.utc)
         wait_for("the store to say paused", lambda: store_status("e2e") == "paused", 30)
-        time.sleep(6)
+        time.sleep(8)
         late = [c for c in e2e_calls()
-                if datetime.fromisoformat(c["created_at"]) > paused_at + timedelta(seconds=3)]
+                if datetime.fromisoformat(c["created_at"]) > paused_at + timedelta(seconds=5)]
         assert late == [], "no new call once the DAG is paused"
         called_while_paused = len(e2e_calls())
         assert called_while_paused < 20
 
+        resumed_at = time.time()
         set_paused("campaign_e2e", False)
+        wait_for("a call after resuming", lambda: len(e2e_calls()) > called_while_paused, 60, every=0.2)
+        assert time.time() - resumed_at < 60
         wait_for("the campaign to complete", lambda: store_status("e2e") == "completed", 240, every=1)
 
         calls = Counter(c["to"] for c in e2e_calls())

@@ -31,7 +31,9 @@ class DialLeadsOperator(BaseOperator):
     """Dial one batch of claimed leads (a descriptor {"campaign": name, "lead_ids": [...]}).
 
     With `tick_seconds`, the task then keeps the campaign's lines busy, claiming due leads as
-    calls end, until shortly before the next tick. Pausing the DAG stops new calls."""
+    calls end, until shortly before the next tick. Pausing the DAG stops new calls at once;
+    the task then waits out its tick, and if the DAG is unpaused meanwhile it dials again
+    within seconds instead of at the next tick."""
 
     template_fields = ("batch",)
 
@@ -41,26 +43,42 @@ class DialLeadsOperator(BaseOperator):
 
     def execute(self, context) -> dict[str, Any]:
         engine = campaign_engine(self.campaign_name)
+        total: dict[str, Any] = {}
         try:
             leads = engine.store.claimed_leads((self.batch or {}).get("lead_ids", []))
             deadline = None
             if self.tick_seconds:
                 started = (context["dag_run"].start_date or clock.now()) if "dag_run" in context else clock.now()
                 deadline = started + timedelta(seconds=self.tick_seconds) - TICK_HANDOVER
-            paused = _pause_probe(context, engine)
-            report = engine.dial(leads, deadline=deadline, refill=bool(self.tick_seconds),
-                                 keep_going=lambda: not paused())
-            if paused():
-                engine.store.set_campaign_status(engine.campaign_id, "paused", clock.now())
-                self.log.info("the campaign's DAG was paused: no new calls; calls in flight finish and "
-                              "are reconciled when it resumes")
+            paused = _pause_probe(context)
+            while True:
+                report = engine.dial(leads, deadline=deadline, refill=bool(self.tick_seconds),
+                                     keep_going=lambda: not paused())
+                leads = []  # the batch is dialed or released; refills claim from here on
+                total = {k: total.get(k, 0) + v for k, v in vars(report).items()}
+                if not (paused() and deadline) or not self._wait_while_paused(engine, paused, deadline):
+                    break
         finally:
             engine.store.close()
-        self.log.info("dialed %s", report)
-        return vars(report)
+        self.log.info("dialed %s", total)
+        return total
+
+    def _wait_while_paused(self, engine, paused, deadline) -> bool:
+        """Wait while the DAG is paused, keeping calls in flight reconciled; True if it was
+        unpaused before the deadline."""
+        engine.store.set_campaign_status(engine.campaign_id, "paused", clock.now())
+        self.log.info("the campaign's DAG is paused: no new calls; calls in flight are still reconciled")
+        while paused() and clock.now() < deadline:
+            engine.sleep(engine.poll_interval)
+            engine.reconcile(in_flight_only=True)
+        if paused():
+            return False
+        engine.store.set_campaign_status(engine.campaign_id, "in_progress", clock.now())
+        self.log.info("the campaign's DAG is unpaused: dialing again")
+        return True
 
 
-def _pause_probe(context, engine, every_s: float = 2.0):
+def _pause_probe(context, every_s: float = 2.0):
     """Is the campaign's DAG paused? Asked of the API server at most every `every_s`."""
     ti = context.get("ti")
     if ti is None or not hasattr(ti, "get_dag"):
