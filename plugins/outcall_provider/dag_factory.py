@@ -38,7 +38,7 @@ def campaign_dag(campaign: Campaign) -> DAG:
     ) as dag:
         sync = SyncCampaignOperator(task_id="sync_leads_and_preflight", campaign_name=campaign.name)
         reconcile = ReconcileCallsOperator(task_id="reconcile_calls", campaign_name=campaign.name)
-        claim = ClaimBatchesOperator(task_id="claim_batches", campaign_name=campaign.name)
+        claim = ClaimBatchesOperator(task_id="claim_batches", campaign_name=campaign.name, tick_seconds=tick)
         dial = DialLeadsOperator.partial(
             task_id="dial", campaign_name=campaign.name, tick_seconds=tick,
             map_index_template="{{ task.batch['label'] }}",

@@ -1,6 +1,9 @@
 """The call engine against the sandbox through the real twilio client: one test per path."""
 from __future__ import annotations
 
+import dataclasses
+from datetime import time
+
 import pytest
 
 from tests.operators.conftest import attempts, lead_row, settle
@@ -176,3 +179,21 @@ def test_a_call_twilio_does_not_know_counts_as_failed(hook, make_engine, sandbox
     settle(engine, terminal_or_waiting(hook, "o"))
     lead = lead_row(hook, "o")
     assert (lead["status"], lead["last_outcome"]) == ("rescheduled", "failed")
+
+
+def test_a_dialer_waits_for_a_window_that_opens_during_its_tick(hook, make_engine, sandbox):
+    from datetime import datetime, timedelta, timezone
+
+    from tests.operators.conftest import OffsetClock
+
+    clock = OffsetClock()
+    real = datetime.now(timezone.utc)
+    clock.offset = real.replace(hour=9, minute=59, second=58, microsecond=0) + timedelta(days=1) - real
+    engine = make_engine(HEADER + "+14155550133,,p,Paulo\n", clock=clock)
+    engine.window = dataclasses.replace(engine.window, start=time(10, 0), end=time(11, 0),
+                                        days=frozenset(range(7)), timezone="UTC")
+    assert not engine.window.is_open(clock())
+    report = engine.dial([], deadline=clock() + timedelta(seconds=6), refill=True)
+    assert report.placed == 1 and not report.window_closed
+    (call,) = sandbox.calls()
+    assert call["to"] == "+14155550133"

@@ -116,3 +116,17 @@ def test_claim_inside_the_window_cuts_labelled_batches(hook, sandbox, campaigns)
     batches = ClaimBatchesOperator(task_id="claim", campaign_name="example").execute({})
     assert [len(b["lead_ids"]) for b in batches] == [25, 25, 10]
     assert batches[0]["label"] == "batch 1/3: 25 leads" and batches[0]["campaign"] == "example"
+
+
+def test_claim_sends_one_dialer_to_wait_for_a_window_opening_this_tick(hook, sandbox, campaigns):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    hours = f"{now + timedelta(minutes=2):%H:%M}-{now + timedelta(minutes=30):%H:%M}"
+    (campaigns / "leads.csv").write_text("phone_number\n+14155550101\n")
+    write_campaign(campaigns, leads={"csv": "leads.csv"}, assistant__timezone="UTC",
+                   schedule={"hours": hours, "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})
+    SyncCampaignOperator(task_id="sync", campaign_name="example").execute({})
+    (batch,) = ClaimBatchesOperator(task_id="claim", campaign_name="example", tick_seconds=600).execute({})
+    assert batch["lead_ids"] == [] and batch["label"].startswith("waits for the window at ")
+    assert ClaimBatchesOperator(task_id="claim", campaign_name="example", tick_seconds=60).execute({}) == []

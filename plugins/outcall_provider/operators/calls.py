@@ -82,6 +82,11 @@ class CallEngine:
                 if deadline is not None and now >= deadline:
                     break
                 if not self.window.is_open(now):
+                    opens = self.window.next_open(now)
+                    if refill and deadline is not None and opens < deadline and not queue:
+                        # the window opens during this tick: be there when it does
+                        self.sleep(min(self.poll_interval, (opens - now).total_seconds()))
+                        continue
                     report.window_closed = True
                     break
                 if not queue and refill:

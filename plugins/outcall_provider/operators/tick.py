@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -148,9 +149,9 @@ class ClaimBatchesOperator(BaseOperator):
     """Inside the calling window, claim the first wave of due leads and cut it into batch
     descriptors for the mapped dial tasks; outside it, say when the window next opens."""
 
-    def __init__(self, *, campaign_name: str, **kwargs):
+    def __init__(self, *, campaign_name: str, tick_seconds: float = 0, **kwargs):
         super().__init__(**kwargs)
-        self.campaign_name = campaign_name
+        self.campaign_name, self.tick_seconds = campaign_name, tick_seconds
 
     def execute(self, context) -> list[dict[str, Any]]:
         campaign = find_campaign(self.campaign_name)
@@ -160,10 +161,14 @@ class ClaimBatchesOperator(BaseOperator):
             window = campaign.window()
             if not window.is_open(now):
                 opens = window.next_open(now)
-                self.log.info("outside the calling window (%s %s, %s): nothing is dialed; it next opens at "
-                              "%s (%s)", campaign.schedule.hours, ",".join(campaign.schedule.days),
-                              campaign.assistant.timezone, opens.isoformat(),
-                              opens.astimezone(ZoneInfo(campaign.assistant.timezone)).isoformat())
+                local = opens.astimezone(ZoneInfo(campaign.assistant.timezone))
+                self.log.info("outside the calling window (%s %s, %s): nothing is dialed now; it next opens "
+                              "at %s (%s)", campaign.schedule.hours, ",".join(campaign.schedule.days),
+                              campaign.assistant.timezone, opens.isoformat(), local.isoformat())
+                if self.tick_seconds and opens < now + timedelta(seconds=self.tick_seconds):
+                    # it opens before the next tick: one dialer waits for it, so calls start on time
+                    return [{"campaign": campaign.name, "lead_ids": [],
+                             "label": f"waits for the window at {local:%H:%M}"}]
                 return []
             campaign_id = store.campaign_id(campaign.name)
             progress = store.campaign_progress(campaign_id)
