@@ -87,7 +87,8 @@ class SyncCampaignOperator(BaseOperator):
                       report.source, report.imported, report.updated, report.rejected, report.report_id)
         if report.rejected:
             for r in store.import_rejects(report.report_id, 10):
-                value = mask_phone(r["value"]) if r["field"] == "phone_number" and r["value"] else r["value"]
+                is_phone = (r["field"] or "").startswith(("phone_number", "secondary_phone_"))
+                value = mask_phone(r["value"]) if is_phone and r["value"] else r["value"]
                 self.log.warning("line %s: %s=%r: %s", r["line"], r["field"], value, r["reason"])
         return fp
 
