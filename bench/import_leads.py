@@ -13,7 +13,6 @@ import csv
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys

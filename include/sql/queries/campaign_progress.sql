@@ -1,6 +1,7 @@
--- Is every lead terminal, and when is the next one due (for a dialer deciding to wait)?
+-- How far the campaign is: leads not yet terminal, and attempts whose result is not judged.
 select count(*) filter (where status not in ('completed', 'max_retries')) as open_leads,
-       min(due_at) filter (where status in ('created', 'rescheduled')) as next_due_at,
-       count(*) as leads
+       count(*) as leads,
+       (select count(*) from outcall_attempts
+        where campaign_id = %(campaign_id)s and judged_at is null) as open_attempts
 from outcall_leads
 where campaign_id = %(campaign_id)s

@@ -1,7 +1,6 @@
 """CampaignHook: the PostgreSQL campaign store. Every query of the store goes through here."""
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal
@@ -106,8 +105,12 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         return changed
 
     def campaign_progress(self, campaign_id: int) -> dict[str, Any]:
-        """open_leads (not terminal), next_due_at, leads."""
+        """open_leads (not terminal), leads, open_attempts (not judged yet)."""
         return self._rows("campaign_progress", {"campaign_id": campaign_id})[0]
+
+    def next_due_at(self, campaign_id: int) -> datetime | None:
+        """When the campaign's next lead falls due (an index lookup, cheap between calls)."""
+        return self._rows("lead_next_due", {"campaign_id": campaign_id})[0]["next_due_at"]
 
     def leads_without_dialable_contact(self, campaign_id: int) -> int:
         return self._rows("leads_without_dialable_contact", {"campaign_id": campaign_id})[0]["count"]
@@ -165,9 +168,18 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     # -- attempts ------------------------------------------------------------------------
     def record_attempt(self, campaign_id: int, lead: dict, to_number: str, from_number: str,
-                       now: datetime) -> int | None:
-        """Write the attempt before dialing; None if this attempt exists already (do not dial)."""
+                       now: datetime, max_in_flight: int | None = None) -> int | None | Literal["full"]:
+        """Write the attempt before dialing; None if this attempt exists already (do not dial).
+        With `max_in_flight`, only while the campaign has fewer calls going ("full" otherwise):
+        the count and the insert happen under one per-campaign lock, so any number of dialers
+        together never exceed it."""
         with self.db.cursor() as cur:
+            if max_in_flight is not None:
+                cur.execute("select pg_advisory_xact_lock(%s, %s)", (IN_FLIGHT_LOCK, campaign_id))
+                cur.execute(sql.query("attempt_in_flight"), {"campaign_id": campaign_id})
+                if cur.fetchone()[0] >= max_in_flight:
+                    self.db.rollback()
+                    return "full"
             cur.execute(sql.query("attempt_record"), {
                 "campaign_id": campaign_id, "lead_id": lead["id"], "cycle": lead["cycle"],
                 "round": lead["round"], "contact_index": lead["contact_index"],
@@ -180,27 +192,6 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     def set_attempt_sid(self, attempt_id: int, call_sid: str, call_status: str = "queued") -> None:
         self._rows("attempt_set_sid", {"attempt_id": attempt_id, "call_sid": call_sid, "call_status": call_status})
-
-    def record_attempt_if_room(self, campaign_id: int, lead: dict, from_number: str, max_in_flight: int,
-                               now: datetime) -> int | None | Literal["full"]:
-        """Like record_attempt, but only while the campaign has fewer than `max_in_flight`
-        calls going; the count and the insert happen under one per-campaign lock, so any
-        number of dialers together never exceed it."""
-        with self.db.cursor() as cur:
-            cur.execute("select pg_advisory_xact_lock(%s, %s)", (IN_FLIGHT_LOCK, campaign_id))
-            cur.execute(sql.query("attempt_in_flight"), {"campaign_id": campaign_id})
-            if cur.fetchone()[0] >= max_in_flight:
-                self.db.rollback()
-                return "full"
-            cur.execute(sql.query("attempt_record"), {
-                "campaign_id": campaign_id, "lead_id": lead["id"], "cycle": lead["cycle"],
-                "round": lead["round"], "contact_index": lead["contact_index"],
-                "to_number": lead["to_number"], "from_number": from_number, "now": now})
-            row = cur.fetchone()
-            if row is not None:
-                cur.execute(sql.query("lead_set_processing"), {"lead_id": lead["id"], "now": now})
-        self.db.commit()
-        return row[0] if row else None
 
     def in_flight(self, campaign_id: int) -> int:
         return self._rows("attempt_in_flight", {"campaign_id": campaign_id})[0]["count"]
@@ -221,14 +212,15 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     @contextmanager
     def orphan_attempts(self, campaign_id: int, before: datetime):
-        """SID-less attempts no live dialer holds, locked for resolution until the block ends."""
+        """SID-less attempts no live dialer holds, as (row, locked attempt) pairs, locked for
+        resolution until the block ends."""
         conn = self._side_conn()
         try:
             with conn.cursor() as cur:
                 cur.execute(sql.query("attempt_orphans"), {"campaign_id": campaign_id, "before": before})
                 cols = [d.name for d in cur.description]
                 rows = [dict(zip(cols, r)) for r in cur.fetchall()]
-            yield rows, _OrphanResolver(conn)
+            yield [(row, _LockedAttempt(conn, row["id"])) for row in rows]
             conn.commit()
         except BaseException:
             conn.rollback()
@@ -338,21 +330,3 @@ class _LockedAttempt:
     def drop_unplaced(self, now: datetime) -> None:
         with self._conn.cursor() as cur:
             cur.execute(sql.query("attempt_drop_unplaced"), {"attempt_id": self.attempt_id, "now": now})
-
-
-class _OrphanResolver:
-    def __init__(self, conn):
-        self._conn = conn
-
-    def bind(self, attempt_id: int, call_sid: str, call_status: str) -> None:
-        with self._conn.cursor() as cur:
-            cur.execute(sql.query("attempt_set_sid"),
-                        {"attempt_id": attempt_id, "call_sid": call_sid, "call_status": call_status})
-
-    def drop_unplaced(self, attempt_id: int, now: datetime) -> None:
-        with self._conn.cursor() as cur:
-            cur.execute(sql.query("attempt_drop_unplaced"), {"attempt_id": attempt_id, "now": now})
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str, indent=2)

@@ -89,15 +89,19 @@ class CallEngine:
                         continue
                     report.window_closed = True
                     break
-                if not queue and refill:
-                    room = self.campaign.max_calls_in_parallel - self.store.in_flight(self.campaign_id)
+                if not queue:
+                    if not refill:
+                        break
+                    in_flight = self.store.in_flight(self.campaign_id)
+                    room = self.campaign.max_calls_in_parallel - in_flight
                     if room > 0:  # claim only what can be dialed now: claims wait for no one
                         queue.extend(self.store.claim_due_leads(self.campaign_id, now, min(room, REFILL_CLAIM)))
-                if not queue:
-                    if not (refill and deadline is not None and self._more_due_before(deadline)):
-                        break
-                    self._wait_for_a_free_line()
-                    continue
+                    if not queue:
+                        # wait while a call may end, or a lead fall due, before the deadline
+                        if deadline is None or not (in_flight or self._lead_due_before(deadline)):
+                            break
+                        self._wait_for_a_free_line()
+                        continue
                 lead = queue.popleft()
                 result = self._dial_one(lead, report)
                 if result == "full":
@@ -109,11 +113,8 @@ class CallEngine:
             report.released += len(leftover)
         return report
 
-    def _more_due_before(self, deadline: datetime) -> bool:
-        """Will a call end, or a lead fall due, before the deadline? Then wait for it."""
-        if self.store.in_flight(self.campaign_id):
-            return True
-        next_due = self.store.campaign_progress(self.campaign_id)["next_due_at"]
+    def _lead_due_before(self, deadline: datetime) -> bool:
+        next_due = self.store.next_due_at(self.campaign_id)
         return next_due is not None and next_due < deadline
 
     def _wait_for_a_free_line(self) -> None:
@@ -127,8 +128,8 @@ class CallEngine:
             report.skipped_invalid += 1
             return "skipped"
         from_number = self.campaign.assistant.phone_number
-        attempt_id = self.store.record_attempt_if_room(
-            self.campaign_id, lead, from_number, self.campaign.max_calls_in_parallel, now)
+        attempt_id = self.store.record_attempt(self.campaign_id, lead, lead["to_number"], from_number, now,
+                                               max_in_flight=self.campaign.max_calls_in_parallel)
         if attempt_id == "full":
             return "full"
         if attempt_id is None:
@@ -225,32 +226,32 @@ class CallEngine:
             report.stale_claims_released = self.store.release_stale_claims(
                 self.campaign_id, now - STALE_CLAIM, now)
         open_attempts = self.store.open_attempts(self.campaign_id)
-        calls = self._calls_for(open_attempts, report)
+        calls = self._calls_for([a for a in open_attempts if a["call_status"] not in TERMINAL_CALL_STATUSES],
+                                report)
         for attempt in open_attempts:
             call = calls.get(attempt["call_sid"])
-            # a final call is recorded in full (price, duration) even when a status callback
-            # already told us how it ended
-            if call is not None and (call.status != attempt["call_status"] or call.status in TERMINAL_CALL_STATUSES):
-                self.store.update_attempt_call(
-                    attempt["id"], call.status, answered_by=call.answered_by, duration_s=call.duration_s,
-                    price=call.price, price_unit=call.price_unit,
-                    ended_at=call.end_time if call.status in TERMINAL_CALL_STATUSES else None)
+            if call is not None and call.status != attempt["call_status"]:
+                self._record(attempt, call)
                 report.updated += 1
             status = call.status if call is not None else attempt["call_status"]
-            if status not in TERMINAL_CALL_STATUSES:
-                continue
-            self._judge(attempt, call, status, report)
+            if status in TERMINAL_CALL_STATUSES:
+                self._judge(attempt, call, status, report)
         return report
 
+    def _record(self, attempt: dict, call: CallInfo) -> None:
+        self.store.update_attempt_call(
+            attempt["id"], call.status, answered_by=call.answered_by, duration_s=call.duration_s,
+            price=call.price, price_unit=call.price_unit,
+            ended_at=call.end_time if call.status in TERMINAL_CALL_STATUSES else None)
+
     def _calls_for(self, attempts: list[dict], report: ReconcileReport) -> dict[str, CallInfo]:
-        """Twilio's record of each open attempt's call: one list when many are open."""
-        pending = attempts
-        if not pending:
+        """Twilio's record of each attempt's call: one list when many are open."""
+        if not attempts:
             return {}
-        wanted = {a["call_sid"] for a in pending}
+        wanted = {a["call_sid"] for a in attempts}
         found: dict[str, CallInfo] = {}
-        if len(pending) >= LIST_INSTEAD_OF_FETCH:
-            since = min(a["started_at"] for a in pending) - CLOCK_SKEW
+        if len(attempts) >= LIST_INSTEAD_OF_FETCH:
+            since = min(a["started_at"] for a in attempts) - CLOCK_SKEW
             for c in self.twilio.list_calls(from_=self.campaign.assistant.phone_number, start_time_after=since):
                 if c.sid in wanted:
                     found[c.sid] = c
@@ -275,19 +276,25 @@ class CallEngine:
         if outcome.action is Action.WAIT:
             report.waiting_for_variables += 1
             return
+        if call is None:
+            # a status callback told us it ended; read Twilio's record once (price, duration)
+            call = self.twilio.fetch_call(attempt["call_sid"])
+            report.twilio_requests += 1
+            if call is not None:
+                self._record(attempt, call)
         if self.store.apply_outcome(attempt["id"], attempt["cycle"], outcome, now):
             report.judged += 1
 
     def _resolve_orphans(self, now: datetime, report: ReconcileReport) -> None:
         """Attempts a crash left without a SID: bind the call Twilio has, or, if Twilio has
         none, forget the attempt and make the lead due again. Never dial blindly."""
-        with self.store.orphan_attempts(self.campaign_id, now - self.orphan_grace) as (orphans, resolver):
-            for orphan in orphans:
+        with self.store.orphan_attempts(self.campaign_id, now - self.orphan_grace) as orphans:
+            for orphan, attempt in orphans:
                 sid = self._find_call(orphan["to_number"], orphan["from_number"], orphan["started_at"])
                 report.twilio_requests += 1
                 if sid is not None:
-                    resolver.bind(orphan["id"], sid, "queued")
+                    attempt.set_sid(sid)
                     report.orphans_bound += 1
                 else:
-                    resolver.drop_unplaced(orphan["id"], now)
+                    attempt.drop_unplaced(now)
                     report.orphans_not_placed += 1

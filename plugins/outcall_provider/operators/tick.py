@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -55,8 +54,7 @@ class SyncCampaignOperator(BaseOperator):
             if preflight_fp != row["preflight_fingerprint"]:
                 self._preflight(campaign, store, twilio, campaign_id)
                 store.set_fingerprints(campaign_id, preflight=preflight_fp)
-            progress = store.campaign_progress(campaign_id)
-            status = "completed" if progress["open_leads"] == 0 and progress["leads"] else "in_progress"
+            status = "completed" if is_completed(store.campaign_progress(campaign_id)) else "in_progress"
             store.set_campaign_status(campaign_id, status, now)
             if status == "completed":
                 stats = store.campaign_stats(campaign_id)
@@ -179,14 +177,13 @@ class ClaimBatchesOperator(BaseOperator):
             room = max(campaign.max_calls_in_parallel - store.in_flight(campaign_id), 0)
             leads = store.claim_due_leads(campaign_id, now, min(room, BATCH_SIZE * MAX_BATCHES))
             lead_ids = [lead["id"] for lead in leads]
-            batches = math.ceil(len(lead_ids) / BATCH_SIZE) or 1  # one refilling dialer at least
-            out = [{"campaign": campaign.name, "lead_ids": lead_ids[i * BATCH_SIZE:(i + 1) * BATCH_SIZE],
-                    "label": f"batch {i + 1}/{batches}: "
-                             f"{len(lead_ids[i * BATCH_SIZE:(i + 1) * BATCH_SIZE])} leads"}
-                   for i in range(batches)]
-            self.log.info("claimed %s due leads into %s batches (%s calls in flight)", len(lead_ids), batches,
-                          campaign.max_calls_in_parallel - room)
-            return out
+            chunks = [lead_ids[i:i + BATCH_SIZE] for i in range(0, len(lead_ids), BATCH_SIZE)]
+            chunks = chunks or [[]]  # one refilling dialer at least
+            self.log.info("claimed %s due leads into %s batches (%s calls in flight)", len(lead_ids),
+                          len(chunks), campaign.max_calls_in_parallel - room)
+            return [{"campaign": campaign.name, "lead_ids": chunk,
+                     "label": f"batch {n}/{len(chunks)}: {len(chunk)} leads"}
+                    for n, chunk in enumerate(chunks, 1)]
         finally:
             store.close()
 
@@ -203,16 +200,20 @@ class CampaignStatusOperator(BaseOperator):
         store, _ = _hooks(campaign)
         try:
             campaign_id = store.campaign_id(campaign.name)
-            progress = store.campaign_progress(campaign_id)
-            row = store.get_campaign(campaign.name)
-            if progress["open_leads"] == 0 and progress["leads"] and not store.open_attempts(campaign_id):
+            if is_completed(store.campaign_progress(campaign_id)):
                 store.set_campaign_status(campaign_id, "completed", clock.now())
+            status = store.get_campaign(campaign.name)["status"]
             stats = store.campaign_stats(campaign_id)
             self.log.info("campaign %s (%s): leads by status %s; %s reached the goal", campaign.name,
-                          row["status"], stats["leads_by_status"], stats["goal_met"])
-            return {"status": store.get_campaign(campaign.name)["status"], **stats["leads_by_status"]}
+                          status, stats["leads_by_status"], stats["goal_met"])
+            return {"status": status, **stats["leads_by_status"]}
         finally:
             store.close()
+
+
+def is_completed(progress: dict) -> bool:
+    """Every lead is completed or out of attempts, and no call waits to be judged."""
+    return progress["leads"] > 0 and progress["open_leads"] == 0 and progress["open_attempts"] == 0
 
 
 def _file_sha256(path: Path) -> str:
