@@ -12,7 +12,8 @@ import threading
 import time
 from typing import Callable, Iterable, Optional
 
-from .engine import Config, Engine, Faults
+from .engine import Config, Engine
+from .faults import Faults
 from .notify import Notifier
 from .server import SandboxServer
 
@@ -33,18 +34,25 @@ class Sandbox:
                  time_scale: float = 60, seed: int = 0, random_mix: bool = False,
                  goal_variable: str = "appointment_booked", variables_delay: float = 5,
                  late_variables: float = 300, price_per_minute: float = 0.013,
-                 balance: float = 100.0, assistant_results_url: Optional[str] = None,
+                 balance: float = 100.0, price_delay: float = 2.0,
+                 allowed_country_codes: Iterable[str] = ("1",),
+                 assistant_results_url: Optional[str] = None,
                  assistant_secret: Optional[str] = None,
                  on_variables: Optional[Callable[[str, dict], None]] = None,
                  clock: Callable[[], float] = time.time, verbose: bool = False):
-        if cps <= 0 or time_scale <= 0:
-            raise ValueError("cps and time_scale must be positive")
+        if cps <= 0 or time_scale <= 0 or price_delay < 0:
+            raise ValueError("cps and time_scale must be positive, price_delay >= 0")
+        codes = tuple(str(c).lstrip("+") for c in allowed_country_codes)
+        if not all(c.isdigit() and len(c) <= 3 and c[0] != "0" for c in codes):
+            raise ValueError(f"allowed_country_codes {list(allowed_country_codes)}: each must "
+                             "be a country calling code of 1-3 digits, e.g. '1' or '+44'")
         self.config = Config(
             account_sid=account_sid, auth_token=auth_token, phone_numbers=list(phone_numbers),
             cps=cps, time_scale=time_scale, seed=seed, random_mix=random_mix,
             goal_variable=goal_variable, variables_delay_s=variables_delay,
             late_variables_s=late_variables, price_per_minute=price_per_minute,
-            balance=balance, created_at=clock())
+            balance=balance, price_delay_s=price_delay, allowed_country_codes=codes,
+            created_at=clock())
         self.engine = Engine(self.config, clock)
         self.notifier = Notifier(self.engine, assistant_results_url, assistant_secret,
                                  on_variables)
@@ -125,9 +133,11 @@ class Sandbox:
         return self.call(sid)["variables"]
 
     def set_faults(self, **faults) -> None:
-        """Replace the fault set, e.g. set_faults(status_429=2) or set_faults() to clear."""
+        """Replace the fault set, e.g. set_faults(status_429=2), set_faults(rates={...},
+        seed=7), or set_faults() to clear. Keys as POST /_sandbox/faults (see README)."""
+        new = Faults.from_json(faults)
         with self.engine.lock:
-            self.engine.faults = Faults(**faults)
+            self.engine.faults = new
 
     def stats(self) -> dict:
         return self.engine.stats()

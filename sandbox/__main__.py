@@ -24,6 +24,11 @@ def parse_args(argv=None):
     p.add_argument("--goal-variable", default="appointment_booked")
     p.add_argument("--late-variables", type=float, default=300,
                    help="simulated seconds after the call before row 6 reports its variables")
+    p.add_argument("--price-delay", type=float, default=2.0,
+                   help="real seconds after a call ends until its price shows (default 2)")
+    p.add_argument("--allow-country", action="append", default=[], metavar="CODE",
+                   help="another country calling code the account may call, e.g. 44 "
+                        "(geo permissions; +1 is always allowed)")
     p.add_argument("--assistant-results-url", help="POST post-call variables here as JSON")
     p.add_argument("--assistant-secret", help="HMAC-SHA256 key for X-Outcall-Signature")
     p.add_argument("--verbose", action="store_true", help="log every request")
@@ -37,7 +42,9 @@ def main(argv=None):
         args.host, args.port, account_sid=args.account_sid, auth_token=args.auth_token,
         phone_numbers=numbers, cps=args.cps, time_scale=args.time_scale, seed=args.seed,
         random_mix=args.random_mix, goal_variable=args.goal_variable,
-        late_variables=args.late_variables, assistant_results_url=args.assistant_results_url,
+        late_variables=args.late_variables, price_delay=args.price_delay,
+        allowed_country_codes=["1"] + args.allow_country,
+        assistant_results_url=args.assistant_results_url,
         assistant_secret=args.assistant_secret, verbose=args.verbose)
     sandbox.start()
     print(f"outcall sandbox listening on {sandbox.url}\n"
@@ -45,7 +52,8 @@ def main(argv=None):
           f"  auth token  : {sandbox.auth_token}\n"
           f"  numbers     : {', '.join(numbers)}\n"
           f"  cps={args.cps} time_scale={args.time_scale} seed={args.seed}"
-          f" random_mix={args.random_mix}\n"
+          f" random_mix={args.random_mix} price_delay={args.price_delay}s"
+          f" countries=+{',+'.join(sandbox.config.allowed_country_codes)}\n"
           f"  twilio: client.api.base_url = {sandbox.url!r}", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -47,16 +47,20 @@ class Call:
     attempt: int                 # earlier calls to the same number
     plan: Plan
     created_at: float
-    start_at: float              # the CPS slot: when the call leaves the queue
+    start_at: float              # the CPS slot: when the call leaves the queue (never shown
+                                 # before then: Twilio has no start_time for a queued call)
     answer_at: Optional[float]   # None when never answered
     end_at: float
     final_status: str
     talk_s: int                  # simulated seconds between answer and end
     started: bool = True         # False when canceled while still queued
+    price_delay_s: float = 0.0   # real seconds after the end until Twilio shows the price
+    create_fault: Optional[str] = None  # the fault that lost the create's answer, if any
+    cut_at: Optional[float] = None      # when an update ended the call early
     variables: Optional[dict] = None
     variables_at: Optional[float] = None
     gen: int = 0                 # bumped on update; scheduled callbacks of older gens are dropped
-    sequence_number: int = 0     # next SequenceNumber for status callbacks
+    status_events: list = field(default_factory=list)  # (at, kind) in firing order
     callbacks: list = field(default_factory=list)
 
     def status(self, now: float) -> str:
@@ -67,6 +71,9 @@ class Call:
         if self.answer_at is not None and now >= self.answer_at:
             return "in-progress"
         return "ringing"
+
+    def has_started(self, now: float) -> bool:
+        return self.started and now >= self.start_at
 
     def ended(self, now: float) -> bool:
         return now >= self.end_at
@@ -80,17 +87,28 @@ class Call:
         return self.talk_s if self.answer_at is not None else 0
 
     def price(self, now: float, per_minute: float) -> Optional[float]:
-        """Negative, per started minute, like Twilio; None for calls nobody answered."""
-        if not self.ended(now) or self.answer_at is None:
+        """Negative, per started minute, like Twilio; None for calls nobody answered, and
+        None until `price_delay_s` after the end (Twilio rates a call some time later)."""
+        if self.answer_at is None or now < self.price_at():
             return None
         return -math.ceil(self.talk_s / 60) * per_minute
+
+    def price_at(self) -> float:
+        return self.end_at + self.price_delay_s
+
+    def queue_time(self, now: float) -> str:
+        """Milliseconds spent in the queue, known once the call left it."""
+        if not self.has_started(now):
+            return "0"
+        return str(int((self.start_at - self.created_at) * 1000))
 
     def answered_by(self, now: float) -> Optional[str]:
         return self.plan.answered_by if self.answered(now) else None
 
     def updated_at(self, now: float) -> float:
-        moments = [self.created_at, self.start_at, self.answer_at, self.end_at]
-        return max(t for t in moments if t is not None and t <= now)
+        moments = [self.created_at, self.start_at if self.started else None, self.answer_at,
+                   self.end_at, self.price_at() if self.answer_at is not None else None]
+        return max((t for t in moments if t is not None and t <= now), default=self.created_at)
 
     def uri(self) -> str:
         return f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.sid}.json"
@@ -98,8 +116,9 @@ class Call:
     def to_twilio(self, now: float, per_minute: float, just_created: bool = False) -> dict:
         """Twilio's JSON as of `now`; the create response always says queued, like Twilio."""
         if just_created:
-            return dict(self.to_twilio(self.created_at, per_minute),
-                        status="queued", start_time=None)
+            return dict(self.to_twilio(self.created_at, per_minute), status="queued",
+                        start_time=None, queue_time="0",
+                        date_updated=rfc2822(self.created_at))
         price = self.price(now, per_minute)
         duration = self.duration(now)
         base = self.uri()[:-5]
@@ -123,8 +142,8 @@ class Call:
             "phone_number_sid": self.phone_number_sid,
             "price": None if price is None else f"{price:.4f}",
             "price_unit": "USD",
-            "queue_time": str(int((self.start_at - self.created_at) * 1000)),
-            "start_time": rfc2822(self.start_at) if self.started and now >= self.start_at else None,
+            "queue_time": self.queue_time(now),
+            "start_time": rfc2822(self.start_at) if self.has_started(now) else None,
             "status": self.status(now),
             "subresource_uris": {
                 name: f"{base}/{name}.json"
@@ -153,9 +172,11 @@ class Call:
             "duration": self.duration(now),
             "price": None if price is None else f"{price:.4f}",
             "created_at": iso(self.created_at),
-            "started_at": iso(self.start_at) if self.started else None,
+            "started_at": iso(self.start_at) if self.has_started(now) else None,
             "answered_at": iso(self.answer_at),
             "ended_at": iso(self.end_at),
+            "price_at": iso(self.price_at()) if self.answer_at is not None else None,
+            "create_fault": self.create_fault,
             "variables": self.variables if ready else None,
             "variables_at": iso(self.variables_at),
             "params": self.params,

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from . import outcomes
 from .calls import API_VERSION, ENDED, Call, rfc2822
+from .faults import Faults  # noqa: F401  (re-exported: engine.Faults is the old home)
 
 
 class TwilioError(Exception):
@@ -32,28 +33,6 @@ class TwilioError(Exception):
 
 
 @dataclass
-class Faults:
-    status_429: int = 0
-    status_500: int = 0
-    timeout: int = 0
-    timeout_seconds: float = 30.0   # how long a "timeout" hangs before dropping the connection
-    latency_ms: float = 0.0         # added to every Twilio API request while set
-    after_create: bool = False      # create the call first, then fail the response
-    endpoint: Optional[str] = None  # only requests to this endpoint (e.g. "calls.create")
-
-    def take(self, endpoint: str) -> Optional[str]:
-        """Consume one injected failure for this request: 'timeout', '500', '429' or None."""
-        wanted = self.endpoint or ("calls.create" if self.after_create else None)
-        if wanted and wanted != endpoint:
-            return None
-        for name, attr in (("timeout", "timeout"), ("500", "status_500"), ("429", "status_429")):
-            if getattr(self, attr) > 0:
-                setattr(self, attr, getattr(self, attr) - 1)
-                return name
-        return None
-
-
-@dataclass
 class Config:
     account_sid: str
     auth_token: str
@@ -67,6 +46,8 @@ class Config:
     late_variables_s: float = 300.0
     price_per_minute: float = 0.013
     balance: float = 100.0
+    price_delay_s: float = 2.0        # real seconds from a call's end until its price shows
+    allowed_country_codes: tuple = ("1",)  # geo permissions: country calling codes, no '+'
     created_at: float = field(default_factory=time.time)
 
 
@@ -80,14 +61,16 @@ class Engine:
 
     def reset(self):
         with self.lock:
-            self.calls: list = []                   # creation order == seq
+            self.calls: list = []                   # oldest first: by _order
             self.by_sid: dict = {}
-            self.by_to: dict = defaultdict(list)    # To -> calls in creation order
+            self.by_to: dict = defaultdict(list)    # To -> its calls, by _order
             self.next_slot = 0.0                    # earliest start for the next call (CPS)
             self.faults = Faults()
             self.requests: Counter = Counter()
             self.responses: Counter = Counter()
             self.callback_results: Counter = Counter()
+            self.injected: Counter = Counter()      # faults injected, by fault name
+            self.pending = 0                        # callbacks and results not yet sent
 
     # -- accounts and numbers -------------------------------------------------------------
 
@@ -143,7 +126,7 @@ class Engine:
             raise TwilioError(400, 21205, "Url parameter is required.")
         if one("Url") and not one("Url").startswith(("http://", "https://")):
             raise TwilioError(400, 21205, f"Url is not a valid URL: {one('Url')}")
-        rejected = outcomes.rejection(to)
+        rejected = outcomes.rejection(to, self.config.allowed_country_codes)
         if rejected:
             raise TwilioError(400, *rejected)
         if from_ not in self.config.phone_numbers:
@@ -181,11 +164,12 @@ class Engine:
                 status_callback_method=(one("StatusCallbackMethod") or "POST").upper(),
                 events=frozenset(events), attempt=attempt, plan=plan, created_at=now,
                 start_at=start, answer_at=answer_at, end_at=end,
-                final_status=plan.status, talk_s=plan.talk_s)
+                final_status=plan.status, talk_s=plan.talk_s,
+                price_delay_s=self.config.price_delay_s)
             self._plan_variables(call)
-            self.calls.append(call)
+            bisect.insort(self.calls, call, key=_order)
             self.by_sid[call.sid] = call
-            self.by_to[to].append(call)
+            bisect.insort(self.by_to[to], call, key=_order)
             self.schedule(call)
             return call
 
@@ -228,12 +212,14 @@ class Engine:
             else:
                 return call  # already ended, or `canceled` on a live call: Twilio ignores it
             call.gen += 1
+            call.cut_at = now
             self._plan_variables(call)
             self.schedule(call)
             return call
 
     def list_calls(self, query: dict, path: str) -> dict:
-        """One page, newest first. PageToken 'PA<sid>' resumes after that call."""
+        """One page, newest first (by date_created, ties by creation order, like Twilio).
+        PageToken 'PA<sid>' resumes after that call."""
         page_size = min(max(_int(query.get("PageSize"), 50), 1), 1000)
         page = max(_int(query.get("Page"), 0), 0)
         match = self._filter(query)
@@ -245,7 +231,7 @@ class Engine:
             skip = 0
             if token:
                 after = self.by_sid.get(token[2:])
-                i = bisect.bisect_left(pool, after.seq, key=lambda c: c.seq) if after else 0
+                i = bisect.bisect_left(pool, _order(after), key=_order) if after else 0
             else:
                 i, skip = len(pool), page * page_size
             rows = []
@@ -279,8 +265,8 @@ class Engine:
         }
 
     def _filter(self, query: dict):
-        """A predicate for the list filters. StartTime uses the planned start (the CPS slot),
-        so a call still queued is found by 'started on or after'."""
+        """A predicate for the list filters. StartTime matches only a call's real start time:
+        a call still queued has none, so no StartTime filter finds it (like Twilio)."""
         checks = []
         if "From" in query:
             checks.append(lambda c, now, v=query["From"]: c.from_ == v)
@@ -290,7 +276,7 @@ class Engine:
             checks.append(lambda c, now, v=query["Status"]: c.status(now) == v)
         if "ParentCallSid" in query:
             checks.append(lambda c, now: False)  # the sandbox never has child calls
-        for name, when in (("StartTime", lambda c, now: c.start_at),
+        for name, when in (("StartTime", lambda c, now: c.start_at if c.has_started(now) else None),
                            ("EndTime", lambda c, now: c.end_at if c.ended(now) else None)):
             for op in ("", "<", ">"):
                 if name + op in query:
@@ -312,12 +298,18 @@ class Engine:
             return {"requests": dict(self.requests), "responses": dict(self.responses),
                     "calls": len(self.calls), "calls_by_status": dict(statuses),
                     "callbacks": dict(self.callback_results),
-                    "faults": self.faults.__dict__.copy()}
+                    "callbacks_pending": self.pending, "injected": dict(self.injected),
+                    "faults": self.faults.view()}
 
     def count(self, endpoint: str, status: int):
         with self.lock:
             self.requests[endpoint] += 1
             self.responses[f"{endpoint} {status}"] += 1
+
+
+def _order(call: Call) -> tuple:
+    """Twilio's list order, oldest first: date_created (whole seconds), then creation order."""
+    return int(call.created_at), call.seq
 
 
 def _int(value, default: int) -> int:

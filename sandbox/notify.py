@@ -1,8 +1,9 @@
 """Outbound traffic: Twilio status callbacks and the assistant's post-call results.
 
 One scheduler thread keeps a heap of due events; delivery runs on a few single-thread
-executors, sharded by call SID, so one call's callbacks arrive in order and a slow receiver
-does not stall the others.
+executors, sharded by call SID, so one call's callbacks arrive in due order and a slow
+receiver does not stall the others. Callback faults (late, twice, out of order, never, no
+AnsweredBy) are drawn when a call's events are scheduled, so they are seeded per call.
 """
 import base64
 import hashlib
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 
 from .calls import API_VERSION, Call, iso, rfc2822
 from .engine import Engine
+from .faults import chance
 
 EVENT_STATUS = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}
 SIP_CODES = {"completed": 200, "busy": 486, "no-answer": 487, "canceled": 487, "failed": 500}
@@ -69,24 +71,64 @@ class Notifier:
 
     def schedule_call(self, call: Call):
         """Queue what this call will send from now on (called under the engine lock)."""
-        due = []
-        if call.status_callback:
-            if call.started:
-                due += [(call.start_at, "initiated")]
-                if call.plan.status != "failed":
-                    due += [(call.start_at, "ringing")]
-                if call.answer_at is not None:
-                    due += [(call.answer_at, "answered")]
-            due += [(call.end_at, "completed")]
-            if call.gen:  # after an update only the new ending is news
-                due = [(call.end_at, "completed")]
-            due = [(t, kind) for t, kind in due if kind in call.events]
+        entries = self._status_entries(call) if call.status_callback else []
         if call.variables_at is not None:
-            due.append((call.variables_at, "variables"))
+            entries.append({"due": call.variables_at, "sid": call.sid, "gen": call.gen,
+                            "kind": "variables"})
+        self.engine.pending += len(entries)
         with self.cond:
-            for at, kind in due:
-                heapq.heappush(self.heap, (at, next(self.order), call.sid, call.gen, kind))
+            for entry in entries:
+                heapq.heappush(self.heap, (entry["due"], next(self.order), entry))
             self.cond.notify()
+
+    def _status_entries(self, call: Call) -> list:
+        """One delivery per requested event, in firing order, each with its SequenceNumber
+        and the callback faults drawn for it (see faults.py)."""
+        if call.gen == 0:
+            fired = []
+            if call.started:
+                fired.append((call.start_at, "initiated"))
+                if call.plan.status != "failed":
+                    fired.append((call.start_at, "ringing"))
+                if call.answer_at is not None:
+                    fired.append((call.answer_at, "answered"))
+            fired.append((call.end_at, "completed"))
+            call.status_events = [(at, kind) for at, kind in fired if kind in call.events]
+            first, news = 0, call.status_events
+        else:  # an update ended the call: what fired before stays, the new ending is news
+            kept = [(at, kind) for at, kind in call.status_events
+                    if at <= call.cut_at and kind != "completed"]
+            news = [(call.end_at, "completed")] if "completed" in call.events else []
+            call.status_events = kept + news
+            first = len(kept)
+        faults = self.engine.faults
+        entries, next_due = [], None
+        for i in reversed(range(len(news))):  # backwards: out-of-order needs the next due
+            at, kind = news[i]
+            key = (call.to, call.attempt, kind, call.gen)
+            entry = {"sid": call.sid, "gen": call.gen, "kind": kind, "at": at,
+                     "seq": first + i, "faults": [], "delay_s": 0.0, "due": at}
+            if faults.hit("callback_drop", *key):
+                entry["faults"] = ["drop"]
+            else:
+                if faults.hit("callback_delay", *key):
+                    entry["delay_s"] = max(0.001, round(chance(faults.seed, "delay_s", *key)
+                                                        * faults.callback_delay_max_s, 3))
+                    entry["faults"].append("delay")
+                if next_due is not None and faults.hit("callback_out_of_order", *key):
+                    entry["due"] = next_due + 0.02  # an older event after a newer one
+                    entry["faults"].append("out_of_order")
+                entry["due"] += entry["delay_s"]
+                if faults.hit("callback_no_answered_by", *key):
+                    entry["omit_answered_by"] = True
+                if faults.hit("callback_duplicate", *key):
+                    gap = 0.05 + chance(faults.seed, "duplicate_s", *key) * max(
+                        0.2, faults.callback_delay_max_s)
+                    entries.append(dict(entry, faults=["duplicate"], due=entry["due"] + gap,
+                                        delay_s=0.0))
+                next_due = max(entry["due"], next_due or 0)
+            entries.append(entry)
+        return entries[::-1]  # firing order: ties in `due` are delivered as pushed
 
     def _run(self):
         clock = self.engine.clock
@@ -97,50 +139,76 @@ class Notifier:
                     self.cond.wait(timeout=None if wait is None else min(wait, 0.5))
                 if self.stopping:
                     return
-                _, _, sid, gen, kind = heapq.heappop(self.heap)
-            shard = self.senders[hash(sid) % len(self.senders)]
+                _, _, entry = heapq.heappop(self.heap)
+            shard = self.senders[hash(entry["sid"]) % len(self.senders)]
             try:
-                shard.submit(self._deliver, sid, gen, kind)
+                shard.submit(self._deliver, entry)
             except RuntimeError:  # shutting down
                 return
 
-    def _deliver(self, sid: str, gen: int, kind: str):
+    def _deliver(self, entry: dict):
+        try:
+            self._deliver_one(entry)
+        finally:
+            with self.engine.lock:
+                self.engine.pending = max(0, self.engine.pending - 1)
+
+    def _deliver_one(self, entry: dict):
+        kind = entry["kind"]
         with self.engine.lock:
-            call = self.engine.by_sid.get(sid)
-            if call is None or call.gen != gen:
-                return  # reset, or the call was updated since this was scheduled
+            call = self.engine.by_sid.get(entry["sid"])
+            if call is None:
+                return  # reset
+            if entry["gen"] != call.gen and (kind == "variables" or entry["at"] > call.cut_at):
+                return  # an update ended the call before this event would have fired
             if kind == "variables":
-                payload = {"call_sid": sid, "variables": dict(call.variables)}
+                payload = {"call_sid": call.sid, "variables": dict(call.variables)}
+            elif "drop" in entry["faults"]:
+                self.engine.injected["callback_drop"] += 1
+                return self._record(call, self._log_entry(call, entry, "dropped"), None)
             else:
-                url, method, params = self._status_callback(call, kind)
+                url, method, params = self._status_callback(call, entry)
         if kind == "variables":
             self._send_variables(call, payload)
         else:
-            self._send_status(call, kind, url, method, params)
+            self._send_status(call, entry, url, method, params)
 
-    def _status_callback(self, call: Call, kind: str):
-        """Twilio's call-progress params for `kind`, as of the event's moment."""
-        at = {"initiated": call.start_at, "ringing": call.start_at,
-              "answered": call.answer_at, "completed": call.end_at}[kind]
+    def _status_callback(self, call: Call, entry: dict):
+        """Twilio's call-progress params for the event, as of the event's moment
+        (called under the engine lock)."""
+        kind = entry["kind"]
         status = EVENT_STATUS.get(kind, call.final_status)
         params = {
             "AccountSid": call.account_sid, "ApiVersion": API_VERSION, "CallSid": call.sid,
             "CallStatus": status, "CallbackSource": "call-progress-events",
             "Called": call.to, "Caller": call.from_, "Direction": "outbound-api",
             "From": call.from_, "To": call.to,
-            "SequenceNumber": str(call.sequence_number), "Timestamp": rfc2822(at),
+            "SequenceNumber": str(entry["seq"]), "Timestamp": rfc2822(entry["at"]),
         }
-        call.sequence_number += 1
-        if call.plan.answered_by and call.answer_at is not None and kind in ("answered", "completed"):
-            params["AnsweredBy"] = call.plan.answered_by
+        amd = call.plan.answered_by and call.answer_at is not None
+        if amd and kind in ("answered", "completed"):
+            if entry.get("omit_answered_by"):
+                if "duplicate" not in entry["faults"]:
+                    self.engine.injected["callback_no_answered_by"] += 1
+            else:
+                params["AnsweredBy"] = call.plan.answered_by
         if kind == "completed":
             duration = call.talk_s if call.answer_at is not None else 0
             params["CallDuration"] = str(duration)
             params["Duration"] = str(-(-duration // 60))  # minutes, rounded up
             params["SipResponseCode"] = str(SIP_CODES[call.final_status])
+        for name in entry["faults"]:
+            self.engine.injected["callback_" + name] += 1
         return call.status_callback, call.status_callback_method, params
 
-    def _send_status(self, call: Call, kind: str, url: str, method: str, params: dict):
+    def _log_entry(self, call: Call, entry: dict, result) -> dict:
+        status = EVENT_STATUS.get(entry["kind"], call.final_status)
+        return {"event": entry["kind"], "status": status,
+                "sequence_number": entry["seq"], "url": call.status_callback, "result": result,
+                "event_at": iso(entry["at"]), "faults": list(entry["faults"]),
+                "delay_s": entry["delay_s"]}
+
+    def _send_status(self, call: Call, entry: dict, url: str, method: str, params: dict):
         token = self.engine.config.auth_token
         if method == "GET":
             url = url + ("&" if "?" in url else "?") + urlencode(params)
@@ -151,8 +219,9 @@ class Notifier:
         if data is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         result = _http(url, method, data, headers)
-        self._record(call, {"event": kind, "status": params["CallStatus"], "url": url,
-                            "result": result}, "status_callback")
+        logged = dict(self._log_entry(call, entry, result), url=url)
+        logged["delivered_after_s"] = round(self.engine.clock() - entry["at"], 3)
+        self._record(call, logged, "status_callback")
 
     def _send_variables(self, call: Call, payload: dict):
         if self.on_variables:
@@ -172,13 +241,14 @@ class Notifier:
             self._record(call, {"event": "variables", "url": self.assistant_results_url,
                                 "result": result}, "assistant_post")
 
-    def _record(self, call: Call, entry: dict, counter: str):
+    def _record(self, call: Call, entry: dict, counter: Optional[str]):
         with self.engine.lock:
             entry["at"] = iso(self.engine.clock())
             call.callbacks.append(entry)
-            ok = isinstance(entry["result"], int) and entry["result"] < 400 or entry["result"] == "ok"
-            self.engine.callback_results[f"{counter} {'ok' if ok else 'failed'}"] += 1
-
+            if counter:
+                ok = isinstance(entry["result"], int) and entry["result"] < 400 \
+                    or entry["result"] == "ok"
+                self.engine.callback_results[f"{counter} {'ok' if ok else 'failed'}"] += 1
 
 def _http(url: str, method: str, data: Optional[bytes], headers: dict):
     """The receiver's HTTP status, or the error text when it could not be reached."""

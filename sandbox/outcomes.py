@@ -10,11 +10,21 @@ from typing import Optional
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 
+NANP = re.compile(r"^\+1[2-9]\d{2}[2-9]\d{6}$")  # +1 NXX NXX XXXX
+
 # Valid-looking numbers that Twilio refuses at create time: prefix -> (error code, message).
+# 907, 808 and 406 are real area codes (so outcall's own number check lets them through)
+# that no test data uses; only these exact prefixes are refused.
 REJECTED_PREFIXES = {
     "+1555": (21211, "Invalid 'To' Phone Number: {to}"),  # area code 555 does not exist
     "+1900": (13224, "Twilio does not support calling this number or the number is invalid"),
+    "+1907": (21214, "'To' phone number cannot be reached"),
+    "+1808": (21217, "Phone number does not appear to be valid"),
+    "+1406": (13223, "Dial: Invalid phone number format"),
 }
+GEO_MESSAGE = ("Account not authorized to call {to}. Perhaps you need to enable some "
+               "international permissions: "
+               "https://www.twilio.com/console/voice/calls/geo-permissions/low-risk")
 
 ROWS = {
     "0": "human_goal_met",
@@ -62,10 +72,14 @@ class Plan:
     variables_delay_s: float     # after the call ends until the assistant reports
 
 
-def rejection(to: str) -> Optional[tuple]:
-    """(code, message) when Twilio would refuse to dial `to`, else None."""
-    if not to or not E164.match(to):
+def rejection(to: str, allowed_country_codes=("1",)) -> Optional[tuple]:
+    """(code, message) when Twilio would refuse to dial `to`, else None. Checked in this
+    order: the format (E.164; +1 numbers as NANP), the account's geo permissions (the country
+    calling codes it may call), then the refused prefixes."""
+    if not to or not E164.match(to) or (to.startswith("+1") and not NANP.match(to)):
         return 21211, f"Invalid 'To' Phone Number: {to}"
+    if not any(to.startswith("+" + code) for code in allowed_country_codes):
+        return 21215, GEO_MESSAGE.format(to=to)
     for prefix, (code, message) in REJECTED_PREFIXES.items():
         if to.startswith(prefix):
             return code, message.format(to=to)

@@ -5,11 +5,11 @@ import re
 import threading
 import time
 import traceback
-from dataclasses import fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from .engine import Engine, Faults, TwilioError
+from .engine import Engine, TwilioError
+from .faults import Faults
 
 ACCOUNT = r"^/2010-04-01/Accounts/(?P<account>[^/]+)"
 ROUTES = [  # (method, path pattern, endpoint name used in stats and faults)
@@ -83,13 +83,24 @@ class Handler(BaseHTTPRequestHandler):
             if match is None:
                 raise TwilioError(404, 20404, f"The requested resource {path} was not found")
             engine.check_account(*self._basic_auth(), match["account"])
+            form = parse_qs(self.body.decode(), keep_blank_values=True) \
+                if method == "POST" else {}
             with engine.lock:
-                fault = faults.take(name)
-            if fault and not faults.after_create:
-                return self._fault(name, fault)
-            status, body = self._route(name, match, path, query_string)
-            if fault:  # after_create: the call exists, but the client never learns its SID
-                return self._fault(name, fault)
+                fault = faults.before(name, (form.get("To") or [""])[0]
+                                      if name == "calls.create" else "")
+                if fault:
+                    engine.injected[fault] += 1
+            if fault:
+                return self._fault(name, fault, faults)
+            status, body = self._route(name, match, path, query_string, form)
+            if name == "calls.create":
+                with engine.lock:
+                    call = engine.get_call(body["sid"])
+                    call.create_fault = faults.after_created(call.to, call.attempt)
+                    if call.create_fault:
+                        engine.injected[call.create_fault] += 1
+                if call.create_fault:  # the call exists, but the client never learns its SID
+                    return self._fault(name, call.create_fault, faults)
             self._json(name, status, body)
         except TwilioError as err:
             self._json(name, err.status, err.body(), auth=err.status == 401)
@@ -97,15 +108,15 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc()
             self._json(name, 500, TwilioError(500, 20500, "Internal sandbox error").body())
 
-    def _route(self, name: str, match, path: str, query_string: str):
+    def _route(self, name: str, match, path: str, query_string: str, form: dict):
         engine = self.server.engine
         now = engine.clock
         per_minute = engine.config.price_per_minute
         if name == "calls.create":
-            call = engine.create_call(parse_qs(self.body.decode(), keep_blank_values=True))
+            call = engine.create_call(form)
             return 201, call.to_twilio(now(), per_minute, just_created=True)
         if name == "calls.update":
-            call = engine.update_call(match["sid"], parse_qs(self.body.decode()))
+            call = engine.update_call(match["sid"], form)
             return 200, call.to_twilio(now(), per_minute)
         if name == "calls.fetch":
             with engine.lock:
@@ -128,18 +139,18 @@ class Handler(BaseHTTPRequestHandler):
             return None, None
         return user, password
 
-    def _fault(self, name: str, fault: str):
-        if fault == "timeout":
+    def _fault(self, name: str, fault: str, faults: Faults):
+        if "timeout" in fault:
             # Hang past the client's timeout, then drop the connection without an answer.
-            self.server.stopping.wait(self.server.engine.faults.timeout_seconds)
+            self.server.stopping.wait(faults.timeout_seconds)
             self.server.engine.count(name, 0)
             self.close_connection = True
             return
-        if fault == "429":
+        if fault == "status_429":
             err = TwilioError(429, 20429, "Too Many Requests")
         else:
             err = TwilioError(500, 20500, "An internal server error has occurred")
-        self._json(name, err.status, err.body(), retry_after=fault == "429")
+        self._json(name, err.status, err.body(), retry_after=fault == "status_429")
 
     # -- control API ----------------------------------------------------------------------
 
@@ -148,10 +159,10 @@ class Handler(BaseHTTPRequestHandler):
         name = "control"
         try:
             if path == "/_sandbox/faults" and method == "POST":
-                engine.faults = _faults(self.body)
-                return self._json(name, 200, engine.faults.__dict__)
+                engine.faults = Faults.from_json(json.loads(self.body or b"{}"))
+                return self._json(name, 200, engine.faults.view())
             if path == "/_sandbox/faults" and method == "GET":
-                return self._json(name, 200, engine.faults.__dict__)
+                return self._json(name, 200, engine.faults.view())
             if path == "/_sandbox/reset" and method == "POST":
                 engine.reset()
                 self.server.notifier.clear()
@@ -196,12 +207,3 @@ class Handler(BaseHTTPRequestHandler):
 def _query(query_string: str) -> dict:
     return {k: v[-1] for k, v in parse_qs(query_string, keep_blank_values=True).items()}
 
-
-def _faults(body: bytes) -> Faults:
-    """POST /_sandbox/faults replaces the whole fault set; {} clears it."""
-    data = json.loads(body or b"{}")
-    known = {f.name for f in fields(Faults)}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"unknown fault keys {sorted(unknown)}; known: {sorted(known)}")
-    return Faults(**data)

@@ -5,114 +5,19 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
 import requests
+from sbtools import FAST, FROM, REPO, VOICE, control, twilio_client, wait_ended, wait_until
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))  # the sandbox package lives at the repo root
-
-from sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_NUMBER, Sandbox  # noqa: E402
-from sandbox.outcomes import RANDOM_MIX  # noqa: E402
-
-FROM = DEFAULT_NUMBER
-VOICE = "https://assistant.example.com/voice"
-FAST = 600  # time scale: a 3-minute call lasts 0.3 s
-
-
-# -- helpers ------------------------------------------------------------------------------
-
-class Receiver:
-    """A tiny local webhook receiver that records every request."""
-
-    def __init__(self):
-        self.requests = []
-        self.cond = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.cond:
-                    receiver.requests.append(
-                        {"path": self.path, "headers": dict(self.headers), "body": body})
-                    receiver.cond.notify_all()
-                self.send_response(204)
-                self.end_headers()
-
-            do_GET = do_POST
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def wait_for(self, n, timeout=5.0):
-        with self.cond:
-            self.cond.wait_for(lambda: len(self.requests) >= n, timeout)
-            return list(self.requests)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def sb():
-    with Sandbox(cps=100, time_scale=FAST, seed=1) as sandbox:
-        yield sandbox
-
-
-def twilio_client(sandbox, **http_options):
-    """Exactly what outcall does: a stock Client with the api domain's base_url replaced."""
-    client = Client(sandbox.account_sid, sandbox.auth_token)
-    client.api.base_url = sandbox.url
-    if http_options:
-        client.http_client.timeout = http_options["timeout"]
-    return client
-
-
-def control(sandbox, method, path, payload=None):
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(sandbox.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
-
-
-def wait_until(predicate, timeout=5.0, every=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
-
-
-def wait_ended(client, sid, timeout=5.0):
-    ended = {"completed", "busy", "no-answer", "failed", "canceled"}
-    return wait_until(lambda: (c := client.calls(sid).fetch()).status in ended and c, timeout)
+from sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_NUMBER, Sandbox
+from sandbox.outcomes import RANDOM_MIX
 
 
 # -- the Twilio API -----------------------------------------------------------------------
@@ -134,7 +39,9 @@ def test_create_fetch_lifecycle_in_twilio_shape(sb):
     assert "completed" in seen and seen <= {"ringing", "in-progress", "completed"}
     assert done.answered_by == "human"
     assert 30 <= int(done.duration) <= 180
-    assert re.fullmatch(r"-0\.0(13|26|39)0", done.price) and done.price_unit == "USD"
+    assert done.price_unit == "USD"
+    done = wait_until(lambda: (c := client.calls(call.sid).fetch()).price and c, 2)  # priced later
+    assert re.fullmatch(r"-0\.0(13|26|39)0", done.price)
     assert done.start_time <= done.end_time and done.date_created.tzinfo is not None
     assert float(client.balance.fetch().balance) < before
 
@@ -372,13 +279,12 @@ def test_fault_injection_429_and_500(sb):
 
 def test_fault_after_create_hides_the_sid_but_list_finds_the_call(sb):
     client = twilio_client(sb)
-    began = datetime.now(timezone.utc)
     sb.set_faults(status_500=1, after_create=True)
     with pytest.raises(TwilioRestException) as err:
         client.calls.create(to="+14155550005", from_=FROM, url=VOICE)
     assert err.value.status == 500
-    found = client.calls.list(to="+14155550005", from_=FROM, start_time_after=began)
-    assert len(found) == 1 and found[0].sid == sb.calls()[0]["sid"]
+    found = client.calls.list(to="+14155550005", from_=FROM)
+    assert len(found) == 1 and found[0].sid == sb.calls()[0]["sid"] and found[0].date_created
 
 
 def test_timeout_fault_and_latency(sb):
@@ -489,16 +395,22 @@ def test_control_api_log_stats_and_reset(sb):
 
 def test_python_m_sandbox_prints_url_and_credentials():
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", "--cps", "2",
-                             "--number", "+14155550123"],
+                             "--number", "+14155550123", "--price-delay", "0.5",
+                             "--allow-country", "44"],
                             cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline() for _ in range(4)]
+        lines = [proc.stdout.readline() for _ in range(5)]
         url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
         assert DEFAULT_ACCOUNT_SID in lines[1] and DEFAULT_AUTH_TOKEN in lines[2]
         client = Client(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN)
         client.api.base_url = url
         numbers = {n.phone_number for n in client.incoming_phone_numbers.list()}
         assert numbers == {DEFAULT_NUMBER, "+14155550123"}
+        assert "price_delay=0.5s" in lines[4] and "countries=+1,+44" in lines[4]
+        assert client.calls.create(to="+447911120000", from_=DEFAULT_NUMBER, url=VOICE).sid
+        with pytest.raises(TwilioRestException) as err:
+            client.calls.create(to="+33612340000", from_=DEFAULT_NUMBER, url=VOICE)
+        assert err.value.code == 21215
     finally:
         proc.terminate()
         assert proc.wait(timeout=5) == 0
