@@ -5,8 +5,10 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +56,7 @@ def test_import_status_set_status_and_preview(pg_url, hook, campaigns):
     out = outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns)
     assert out.returncode == 0, out.stderr
     assert "imported 2, updated 0, rejected 1" in out.stdout
-    assert "line 4: rejected phone_number='12345'" in out.stdout
+    assert "line 4: rejected phone_number='*2345'" in out.stdout  # even a wrong number shows 4 digits
 
     out = outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns)
     assert "imported 0, updated 2, rejected 1" in out.stdout
@@ -92,6 +94,8 @@ def test_unknown_campaign_and_lead_are_clear_errors(pg_url, hook, campaigns):
     outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns)
     out = outcall("leads", "set-status", "example", "crm-404", "created", campaigns=campaigns)
     assert out.returncode == 1 and "no lead 'crm-404'" in out.stderr
+    out = outcall("leads", "set-status", "example", "+14155550188", "created", campaigns=campaigns)
+    assert out.returncode == 1 and "no lead '+*******0188'" in out.stderr and "14155550188" not in out.stderr
 
 
 def test_missing_phone_column_names_the_file(pg_url, hook, campaigns, tmp_path):
@@ -100,3 +104,47 @@ def test_missing_phone_column_names_the_file(pg_url, hook, campaigns, tmp_path):
     out = outcall("import-leads", "example", str(bad), campaigns=campaigns)
     assert out.returncode == 1
     assert str(bad) in out.stderr and "`phone_number` is missing" in out.stderr
+
+
+def test_rejected_rows_show_only_the_last_4_digits(pg_url, hook, campaigns, tmp_path):
+    leads = tmp_path / "dups.csv"
+    leads.write_text("phone_number,secondary_phone_1\n"
+                     "+14155550101,\n"
+                     "+1 415 555 0101,\n"           # the same number again: rejected
+                     "+14155550103,+1415555\n")      # a bad secondary: dropped, lead kept
+    out = outcall("import-leads", "example", str(leads), campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+    assert "line 3: rejected phone_number='+*******0101'" in out.stdout, out.stdout
+    assert "line 4: dropped  secondary_phone_1='+***5555'" in out.stdout, out.stdout
+    assert "4155550101" not in out.stdout and "415 555 0101" not in out.stdout
+
+
+def test_a_database_error_is_one_masked_line_without_a_traceback(pg_url, hook, campaigns, tmp_path):
+    assert outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns).returncode == 0
+    campaign_id = hook.campaign_id("example")
+    more = tmp_path / "more.csv"
+    more.write_text("phone_number,external_id\n+14155550199,crm-9\n")
+    env = {**os.environ, "OUTCALL_CAMPAIGNS_DIR": str(campaigns)}
+    # Another import adds the same number at the same moment and commits first: PostgreSQL
+    # refuses ours with a unique violation whose detail names the number.
+    with psycopg.connect(f"{pg_url}/outcall") as other:
+        other.execute("insert into outcall_leads (campaign_id, external_id, phone_number, due_at, created_at, "
+                      "updated_at) values (%s, 'crm-other', '+14155550199', now(), now(), now())", (campaign_id,))
+        proc = subprocess.Popen([OUTCALL, "import-leads", "example", str(more)], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        with psycopg.connect(f"{pg_url}/outcall", autocommit=True) as watch:
+            deadline = time.time() + 90
+            while proc.poll() is None and time.time() < deadline:
+                waiting = watch.execute("select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                                        "and query like '%%outcall_leads%%'").fetchone()[0]
+                if waiting:
+                    break
+                time.sleep(0.1)
+        assert proc.poll() is None, "the import should be waiting on the other import"
+        other.commit()
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in stderr
+    assert "14155550199" not in stdout + stderr
+    (line,) = [x for x in stderr.splitlines() if x.startswith("error:")]
+    assert "+*******0199" in line and "already exists" in line, stderr

@@ -12,13 +12,23 @@ from __future__ import annotations
 import argparse
 import sys
 
+import psycopg
+
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign, load_campaign
 from outcall_provider.rules.campaign import CampaignFileError
 from outcall_provider.rules.leads import LeadFileError
-from outcall_provider.rules.phone import mask_phone
+from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
 
 REJECTS_SHOWN = 20
+PHONE_FIELDS = ("phone_number", "secondary_phone_")
+
+
+def say(text: str, err: bool = False) -> None:
+    """Print a line that may carry a phone number from outside (an error, a reason, a user's
+    argument): every number in it keeps only its last 4 digits. Lines built from our own
+    fields mask their phone with mask_phone instead (this would also mask a date's digits)."""
+    print(mask_phones_in_text(text), file=sys.stderr if err else sys.stdout)
 
 
 def _hook(campaign=None, conn_id: str | None = None):
@@ -43,7 +53,7 @@ def cmd_validate(args) -> int:
             failed += 1
             print(f"INVALID {e.path}")
             for error in e.errors:
-                print(f"  - {error}")
+                say(f"  - {error}")
         else:
             print(f"ok      {path} → DAG {campaign.dag_id}")
     return 1 if failed else 0
@@ -58,7 +68,7 @@ def cmd_import_leads(args) -> int:
     try:
         report = hook.import_leads_csv(campaign_id, args.file, region, now)
     except LeadFileError as e:
-        print(f"error: {e}", file=sys.stderr)
+        say(f"error: {e}", err=True)
         return 1
     print(f"imported {report.imported}, updated {report.updated}, rejected {report.rejected}"
           + (f", kept with a dropped contact {report.warnings}" if report.warnings else ""))
@@ -67,8 +77,11 @@ def cmd_import_leads(args) -> int:
               f"(table outcall_import_rejects, report_id = {report.report_id})")
         for r in hook.import_rejects(report.report_id, REJECTS_SHOWN):
             what = "rejected" if r["skipped_row"] else "dropped "
-            field = f" {r['field']}={r['value']!r}" if r["field"] else ""
-            print(f"  line {r['line']}: {what}{field}: {r['reason']}")
+            value = r["value"]
+            if value and (r["field"] or "").startswith(PHONE_FIELDS):
+                value = mask_phone(value)  # even a short or malformed number shows only 4 digits
+            field = f" {r['field']}={value!r}" if r["field"] else ""
+            print(f"  line {r['line']}: {what}{field}: {mask_phones_in_text(r['reason'])}")
         if report.rejected + report.warnings > REJECTS_SHOWN:
             print(f"  … {report.rejected + report.warnings - REJECTS_SHOWN} more")
     return 0
@@ -104,10 +117,15 @@ def cmd_leads_set_status(args) -> int:
     campaign_id = hook.campaign_id(campaign.name)
     lead_id = hook.find_lead(campaign_id, args.lead)
     if lead_id is None:
-        print(f"no lead {args.lead!r} in campaign {campaign.name} (give its id, external_id or phone)",
-              file=sys.stderr)
+        say(f"no lead {args.lead!r} in campaign {campaign.name} (give its id, external_id or phone)", err=True)
         return 1
-    row = hook.set_lead_status(campaign_id, lead_id, args.status, clock.now())
+    from outcall_provider.hooks.campaign import LeadBusy
+
+    try:
+        row = hook.set_lead_status(campaign_id, lead_id, args.status, clock.now())
+    except LeadBusy as e:
+        say(f"error: {e}", err=True)
+        return 1
     print(f"lead {row['id']} → {row['status']}")
     return 0
 
@@ -172,12 +190,25 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def database_error(e: Exception) -> str:
+    """A PostgreSQL error as one line: its message and detail (which may name a phone number)."""
+    diag = getattr(e, "diag", None)
+    parts = [diag.message_primary, diag.message_detail] if diag is not None else []
+    text = " ".join((" — ".join(p for p in parts if p) or str(e)).split())
+    if getattr(e, "sqlstate", None) == "23505":  # unique_violation: two writers raced for one row
+        text += " (another command wrote the same row at the same moment; run this one again)"
+    return "the campaign store refused the command: " + text
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CampaignFileError, LookupError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (CampaignFileError, LeadFileError, LookupError, OSError) as e:
+        say(f"error: {e}", err=True)
+        return 1
+    except psycopg.Error as e:
+        say(f"error: {database_error(e)}", err=True)
         return 1
 
 

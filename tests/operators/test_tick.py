@@ -92,9 +92,51 @@ def test_preflight_names_every_problem_at_once(hook, sandbox, campaigns):
     with pytest.raises(PreflightError) as error:
         SyncCampaignOperator(task_id="sync", campaign_name="example", min_balance=1000).execute({})
     message = str(error.value)
-    assert "+14155550199 does not belong to the Twilio account" in message
+    assert "+*******0199 does not belong to the Twilio account" in message and "+14155550199" not in message
     assert "below the floor of 1000.00" in message
     assert "the campaign has no leads" in message
+
+
+def lead_id(hook, phone: str) -> int:
+    with hook.db.cursor() as cur:
+        cur.execute("select id from outcall_leads where phone_number = %s", (phone,))
+        (found,) = cur.fetchone()
+    hook.db.commit()
+    return found
+
+
+def test_some_leads_without_a_dialable_number_are_a_warning_not_a_stop(hook, sandbox, campaigns, capfd):
+    (campaigns / "leads.csv").write_text("phone_number,external_id\n+14155550101,a\n+14155550102,b\n")
+    write_campaign(campaigns, leads={"csv": "leads.csv"})
+    sync = SyncCampaignOperator(task_id="sync", campaign_name="example")
+    assert sync.execute({}) == "in_progress"
+    # Twilio refused a's number on an earlier call; the leads file then grows by one lead
+    assert not hook.mark_contact_invalid(lead_id(hook, "+14155550101"), 0, "Twilio 21211: invalid 'To'")
+    (campaigns / "leads.csv").write_text(
+        "phone_number,external_id\n+14155550101,a\n+14155550102,b\n+14155550103,c\n")
+    capfd.readouterr()
+    assert sync.execute({}) == "in_progress"
+    out = "".join(capfd.readouterr())
+    (line,) = [x for x in out.splitlines() if "have no dialable phone number" in x]
+    assert "warning" in line.lower() and "1 of 3 leads have no dialable phone number" in line, out
+    assert "preflight passed" in out
+    claimed = {i for b in ClaimBatchesOperator(task_id="claim", campaign_name="example").execute({})
+               for i in b["lead_ids"]}
+    assert {lead_id(hook, "+14155550102"), lead_id(hook, "+14155550103")} <= claimed  # the others are dialed
+
+
+def test_no_lead_with_a_dialable_number_stops_the_campaign(hook, sandbox, campaigns):
+    (campaigns / "leads.csv").write_text("phone_number,external_id\n+14155550101,a\n")
+    write_campaign(campaigns, leads={"csv": "leads.csv"})
+    sync = SyncCampaignOperator(task_id="sync", campaign_name="example")
+    sync.execute({})
+    hook.mark_contact_invalid(lead_id(hook, "+14155550101"), 0, "Twilio 21211: invalid 'To'")
+    (campaigns / "leads.csv").write_text("phone_number,external_id,first_name\n+14155550101,a,Ana\n")
+    with pytest.raises(PreflightError) as error:
+        sync.execute({})
+    message = str(error.value)
+    assert "none of the campaign's 1 leads has a dialable phone number" in message
+    assert "does not belong" not in message and "below the floor" not in message
 
 
 def test_claim_outside_the_window_dials_nothing_and_says_when_it_opens(hook, sandbox, campaigns, capfd):

@@ -122,26 +122,32 @@ class SyncCampaignOperator(BaseOperator):
         return "sql:" + digest.hexdigest(), report
 
     def _preflight(self, campaign, store, twilio, campaign_id: int) -> None:
+        """Stop the campaign only for what stops every call of it; a lead that cannot be dialed
+        is skipped by the dialer (and shown on the Campaigns page), so it is only a warning."""
         problems = []
         phone = campaign.assistant.phone_number
         if not twilio.owns_number(phone):
-            problems.append(f"assistant.phone_number {phone} does not belong to the Twilio account "
+            problems.append(f"assistant.phone_number {mask_phone(phone)} does not belong to the Twilio account "
                             f"{twilio.account_sid} (connection {campaign.twilio_conn_id})")
         floor = self.min_balance if self.min_balance is not None else float(
             twilio.get_connection(campaign.twilio_conn_id).extra_dejson.get("min_balance", 1.0))
         balance, currency = twilio.balance()
         if balance < floor:
             problems.append(f"the Twilio balance is {balance:.2f} {currency}, below the floor of {floor:.2f}")
-        progress = store.campaign_progress(campaign_id)
-        if not progress["leads"]:
+        leads = store.campaign_progress(campaign_id)["leads"]
+        undialable = store.leads_without_dialable_contact(campaign_id) if leads else 0
+        if not leads:
             problems.append("the campaign has no leads (leads.csv or leads.sql gave none)")
-        invalid = store.leads_without_dialable_contact(campaign_id)
-        if invalid:
-            problems.append(f"{invalid} leads have no valid phone number left")
+        elif undialable >= leads:
+            problems.append(f"none of the campaign's {leads} leads has a dialable phone number "
+                            "(Twilio refused every primary and secondary number)")
         if problems:
             raise PreflightError(f"campaign {campaign.name} cannot start:\n" + "\n".join(f"- {p}" for p in problems))
+        if undialable:
+            self.log.warning("%s of %s leads have no dialable phone number (Twilio refused every number of "
+                             "theirs); they are skipped, the other leads are dialed", undialable, leads)
         self.log.info("preflight passed: %s owned, balance %.2f %s, %s leads", mask_phone(phone), balance,
-                      currency, progress["leads"])
+                      currency, leads)
 
 
 class ClaimBatchesOperator(BaseOperator):
