@@ -1,7 +1,13 @@
 """Lead CSV import against a real PostgreSQL: every awkward file a data team sends us."""
 from __future__ import annotations
 
+import csv
+import random
+import re
+import string
+import threading
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import pytest
 
@@ -188,3 +194,222 @@ def test_parallel_import_matches_in_process_import(hook, campaign_id, tmp_path, 
     report = hook.import_leads_csv(campaign_id, path, None, NOW, workers=2)
     assert (report.imported, report.rejected) == (54, 6)
     assert [r[0] for r in rejects(hook, report)] == [2, 12, 22, 32, 42, 52]
+
+
+# -- one bad row never stops an import ---------------------------------------------------------
+def full_numbers_in_rejects(hook):
+    """Every stored reject value, reason and report error that still carries 7+ digits in a row."""
+    with hook.db.cursor() as cur:
+        cur.execute("select coalesce(value, '') || ' ' || reason from outcall_import_rejects "
+                    "union all select error from outcall_import_reports where error is not null")
+        texts = [r[0] for r in cur.fetchall()]
+    hook.db.commit()
+    return [t for t in texts if re.search(r"\d(?:[\s().-]?\d){6}", t)]
+
+
+def test_nul_bytes_reject_only_their_rows(hook, campaign_id, tmp_path):
+    path = write(tmp_path, "phone_number,external_id,notes\n+14155550101,a,ok\n+14155550102,b,bad\x00note\n"
+                           "+14155550103,c\x00,x\n+14155550104,d,fine\n")
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected) == (2, 2)
+    assert rejects(hook, report) == [(3, None, "contains a NUL byte", True), (4, None, "contains a NUL byte", True)]
+    assert [r[1] for r in leads(hook, campaign_id)] == ["a", "d"]
+    assert full_numbers_in_rejects(hook) == []
+
+
+def test_a_field_over_the_reader_limit_rejects_only_its_row(hook, campaign_id, tmp_path):
+    huge = "x" * (csv.field_size_limit() + 10)
+    path = write(tmp_path, f"phone_number,notes\n+14155550101,ok\n+14155550102,{huge}\n+14155550103,fine\n")
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected) == (2, 1)
+    [(line, field, reason, skipped)] = rejects(hook, report)
+    assert (line, field, skipped) == (3, None, True)
+    assert f"longer than {csv.field_size_limit()} characters" in reason
+    assert [r[0] for r in leads(hook, campaign_id)] == ["+14155550101", "+14155550103"]
+    assert full_numbers_in_rejects(hook) == []
+
+
+def test_a_quote_that_never_closes_rejects_its_line_and_the_next_lines_are_read(hook, campaign_id, tmp_path):
+    path = write(tmp_path, 'phone_number,notes\n+14155550101,"two\nlines"\n+14155550102,"oops\n'
+                           '+14155550103,Rui\n+14155550104,Eva\n')
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected) == (3, 1)
+    [(line, field, reason, _)] = rejects(hook, report)
+    assert (line, field) == (4, None) and "quote" in reason and "never closes" in reason
+    rows = leads(hook, campaign_id)
+    assert [(r[0], r[3]) for r in rows] == [("+14155550101", 2), ("+14155550103", 5), ("+14155550104", 6)]
+    assert rows[0][2] == {"notes": "two\nlines"}
+    assert full_numbers_in_rejects(hook) == []
+
+
+def test_a_quote_never_closed_in_a_big_file_keeps_the_rows_after_it(hook, campaign_id, tmp_path):
+    body = "".join(f"+1415555{i:04d},note {i}\n" for i in range(1000, 9000))
+    path = write(tmp_path, 'phone_number,notes\n+14155550001,"oops\n' + body)
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected) == (8000, 1)
+    assert rejects(hook, report)[0][0] == 2 and "quote" in rejects(hook, report)[0][2]
+    assert leads(hook, campaign_id)[-1][3] == 8002
+
+
+def test_a_stray_quote_closed_by_a_later_row_does_not_swallow_the_rows_between(hook, campaign_id, tmp_path):
+    path = write(tmp_path, 'phone_number,notes\n+14155550101,"Ana\n+14155550102,Rui\n+14155550103,"Bob"\n')
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected) == (2, 1)
+    assert rejects(hook, report)[0][0] == 2 and "not closed properly before line 4" in rejects(hook, report)[0][2]
+    assert [(r[0], r[2]) for r in leads(hook, campaign_id)] == [("+14155550102", {"notes": "Rui"}),
+                                                                 ("+14155550103", {"notes": "Bob"})]
+
+
+def test_non_finite_numbers_stay_text(hook, campaign_id, tmp_path):
+    # Variables are text handed to the assistant: "NaN" may be a name, "Infinity" a plan.
+    path = write(tmp_path, "phone_number,score,plan,nick\n+14155550101,NaN,Infinity,-inf\n")
+    assert hook.import_leads_csv(campaign_id, path, None, NOW).imported == 1
+    records = [(2, ["+14155550102", float("nan"), float("inf"), Decimal("-Infinity")])]
+    report = hook.import_lead_records(campaign_id, "sql", ["phone_number", "score", "plan", "nick"], records,
+                                      None, NOW, workers=1)
+    assert report.imported == 1
+    assert [r[2] for r in leads(hook, campaign_id)] == [
+        {"score": "NaN", "plan": "Infinity", "nick": "-inf"}, {"score": "nan", "plan": "inf", "nick": "-Infinity"}]
+    with hook.db.cursor() as cur:  # JSON strings, as the assistant receives them
+        cur.execute("select array_agg(distinct jsonb_typeof(v)) from outcall_leads, jsonb_each(variables) e(k, v)")
+        assert cur.fetchone()[0] == ["string"]
+    hook.db.commit()
+
+
+def test_an_external_id_too_long_to_index_rejects_only_its_row(hook, campaign_id, tmp_path):
+    long_id = "".join(random.Random(1).choice(string.ascii_letters) for _ in range(6000))
+    path = write(tmp_path, f"phone_number,external_id\n+14155550101,a\n+14155550102,{long_id}\n+14155550103,c\n")
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected) == (2, 1)
+    assert rejects(hook, report)[0][:2] == (3, "external_id") and "longer than" in rejects(hook, report)[0][2]
+
+
+@pytest.mark.parametrize("content, why", [
+    ("phone_number,notes\n".encode("utf-16"), "UTF-8"),
+    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xb6\xff\xfe,\x00\n+14155550101,a\n", "UTF-8"),
+    (("phone_number," + "n" * (csv.field_size_limit() + 1) + "\n+14155550101,a\n").encode(), "longer than"),
+    (b'phone_number,"notes\n+14155550101,a\n', "never closes"),
+], ids=["utf-16", "xlsx", "header-over-field-limit", "header-quote-never-closes"])
+def test_an_unreadable_header_is_a_file_error_kept_in_the_store(hook, campaign_id, tmp_path, content, why):
+    with pytest.raises(LeadFileError, match=f"line 1.*{why}"):
+        hook.import_leads_csv(campaign_id, write(tmp_path, content), None, NOW)
+    with hook.db.cursor() as cur:
+        cur.execute("select error, finished_at from outcall_import_reports")
+        error, finished_at = cur.fetchone()
+    hook.db.commit()
+    assert why in error and finished_at == NOW
+    assert leads(hook, campaign_id) == []
+
+
+def test_a_file_without_a_header_shows_no_full_number(hook, campaign_id, tmp_path):
+    path = write(tmp_path, "+14155550101,Ana\n+14155550102,Rui\n")
+    with pytest.raises(LeadFileError) as e:
+        hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert "+*******0101" in str(e.value) and "4155550101" not in str(e.value)
+    assert full_numbers_in_rejects(hook) == []
+
+
+def test_rejects_never_store_a_full_number(hook, campaign_id, tmp_path):
+    hook.import_leads_csv(campaign_id, write(tmp_path, "phone_number,external_id\n+14155550109,crm-9\n"), None, NOW)
+    path = write(tmp_path, "phone_number,secondary_phone_1,external_id,notes\n"
+                           "+99912345678,,a,x\n"              # bad primary
+                           "+14155550101,+99912345679,b,x\n"  # bad secondary, lead kept
+                           "+14155550101,,c,x\n"              # repeats line 3
+                           "+14155550109,,d,x\n"              # belongs to crm-9
+                           "+14155550102,,e,call +1 415 555 0177\x00\n", "b.csv")
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected, report.warnings) == (1, 4, 1)
+    assert [(r[0], r[1]) for r in rejects(hook, report)] == [
+        (2, "phone_number"), (3, "secondary_phone_1"), (4, "phone_number"), (5, "phone_number"), (6, None)]
+    shown = hook.import_rejects(report.report_id)
+    assert shown[0]["value"] == "+*******5678" and shown[3]["value"] == "+*******0109"
+    assert full_numbers_in_rejects(hook) == []
+
+
+# -- imports into one campaign at once ---------------------------------------------------------
+def test_two_imports_into_one_campaign_at_once_both_finish_with_nothing_lost(hook, campaign_id, tmp_path,
+                                                                            monkeypatch):
+    from outcall_provider.hooks.campaign import CampaignHook
+
+    monkeypatch.setattr(lead_import, "BLOCK_ROWS", 100)
+    monkeypatch.setattr(lead_import, "CHUNK_ROWS", 50)
+    # Both files carry the same CRM lead first (the tick's sync and an upload of an overlapping
+    # export), then leads of their own.
+    files = [write(tmp_path, "phone_number,external_id\n+14155550001,shared\n" + "".join(
+        f"+1415{k}{i:04d},f{k}-{i}\n" for i in range(1500)), f"{k}.csv") for k in (666, 777)]
+    barrier = threading.Barrier(2)
+    reports, errors = {}, []
+
+    def run(path):
+        store = CampaignHook()
+        try:
+            barrier.wait()
+            reports[path.name] = store.import_leads_csv(campaign_id, path, None, NOW, workers=1)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    a, b = reports["666.csv"], reports["777.csv"]
+    assert sorted([(a.imported, a.updated), (b.imported, b.updated)]) == [(1500, 1), (1501, 0)]
+    assert a.rejected == b.rejected == 0
+    assert len(leads(hook, campaign_id)) == 3001
+    with hook.db.cursor() as cur:
+        cur.execute("select count(*) from outcall_import_reports where finished_at is not null and error is null")
+        assert cur.fetchone()[0] == 2
+    hook.db.commit()
+
+
+# -- adding a lead by hand never overwrites ------------------------------------------------------
+def test_adding_a_lead_by_hand_never_overwrites_an_existing_one(hook, campaign_id, tmp_path):
+    hook.import_leads_csv(campaign_id, write(tmp_path, "phone_number,external_id,plan\n+14155550101,crm-1,basic\n"),
+                          None, NOW)
+    before = leads(hook, campaign_id)
+    header = ["phone_number", "external_id", "plan"]
+    same_phone = hook.add_lead(campaign_id, "added by ana", header, ["(415) 555-0101", "", "pro"], "US", NOW)
+    assert same_phone.imported == same_phone.updated == 0
+    [clash] = same_phone.conflicts
+    assert clash["field"] == "phone_number" and clash["value"] == "+*******0101" and clash["lead_id"] == 1
+    same_id = hook.add_lead(campaign_id, "added by ana", header, ["+14155550102", "crm-1", "pro"], None, NOW)
+    assert [c["field"] for c in same_id.conflicts] == ["external_id"]
+    assert leads(hook, campaign_id) == before
+    fresh = hook.add_lead(campaign_id, "added by ana", header, ["+14155550102", "crm-2", "pro"], None, NOW)
+    assert (fresh.imported, fresh.conflicts) == (1, [])
+    assert full_numbers_in_rejects(hook) == []
+
+
+# -- re-import and invalid marks -----------------------------------------------------------------
+def marks(hook, campaign_id):
+    with hook.db.cursor() as cur:
+        cur.execute("select l.external_id, 0, l.phone_invalid_reason from outcall_leads l where campaign_id = %s "
+                    "union all select l.external_id, c.position, c.invalid_reason from outcall_contacts c "
+                    "join outcall_leads l on l.id = c.lead_id where campaign_id = %s order by 1, 2",
+                    (campaign_id, campaign_id))
+        rows = cur.fetchall()
+    hook.db.commit()
+    return {(ext, pos): reason for ext, pos, reason in rows}
+
+
+def test_a_reimport_clears_marks_of_changed_numbers_and_of_account_codes(hook, campaign_id, tmp_path):
+    header = "phone_number,secondary_phone_1,external_id\n"
+    hook.import_leads_csv(campaign_id, write(tmp_path, header + "+14155550101,+14155550111,kept\n"
+                                             "+14155550102,+14155550112,account\n"
+                                             "+14155550103,+14155550113,changed\n"), None, NOW)
+    ids = {r[1]: n for n, r in enumerate(leads(hook, campaign_id), start=1)}
+    for ext, code in (("kept", 21211), ("account", 21210), ("changed", 21211)):
+        for position in (0, 1):
+            hook.mark_contact_invalid(ids[ext], position, f"invalid number (Twilio {code})")
+    hook.import_leads_csv(campaign_id, write(tmp_path, header + "+14155550101,+14155550111,kept\n"
+                                             "+14155550102,+14155550112,account\n"
+                                             "+14155550193,+14155550194,changed\n", "b.csv"), None, NOW)
+    assert marks(hook, campaign_id) == {
+        ("account", 0): None, ("account", 1): None,
+        ("changed", 0): None, ("changed", 1): None,
+        ("kept", 0): "invalid number (Twilio 21211)", ("kept", 1): "invalid number (Twilio 21211)",
+    }

@@ -1,5 +1,6 @@
--- Secondary contacts 1..10 in column order. A contact whose number is unchanged keeps what
--- Twilio told us about it; contacts a re-import no longer lists are removed.
+-- Secondary contacts 1..10 in column order. A contact whose number is unchanged keeps its
+-- invalid mark if the mark names a number-specific Twilio code; contacts a re-import no longer
+-- lists are removed.
 with taken as (
     select l.id as lead_id, r.secondaries
     from outcall_resolved r
@@ -13,6 +14,8 @@ with taken as (
     on conflict (lead_id, position) do update
         set phone_number = excluded.phone_number,
             invalid_reason = case when outcall_contacts.phone_number = excluded.phone_number
+                                       and substring(outcall_contacts.invalid_reason from 'Twilio (\d+)')
+                                           = any(%(number_error_codes)s::text[])
                                   then outcall_contacts.invalid_reason end
     returning 1
 )

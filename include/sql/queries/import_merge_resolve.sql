@@ -1,6 +1,7 @@
 -- Match each staged lead to the lead it updates (by external_id, else by primary phone)
 -- and decide why a row cannot be taken, in one pass. Duplicates inside the block are found
 -- by hash aggregation (no sort); duplicates of earlier blocks by the lead's import_id.
+-- Without update_existing (a lead added by hand) a row naming an existing lead is not taken.
 create temp table outcall_resolved on commit drop as
 with rows as (
     select * from outcall_stage where kind = 'L'
@@ -15,6 +16,13 @@ with rows as (
 )
 select r.*,
        case
+           when not %(update_existing)s and le.id is not null and lp.id = le.id then
+               'external_id and phone_number already belong to lead ' || le.id || ' of this campaign'
+           when not %(update_existing)s and le.id is not null then
+               'external_id already belongs to lead ' || le.id
+               || coalesce(', phone_number to lead ' || lp.id || ',', '') || ' of this campaign'
+           when not %(update_existing)s and lp.id is not null then
+               'phone_number already belongs to lead ' || lp.id || ' of this campaign'
            when de.first_line < r.line then 'duplicate of line ' || de.first_line || ' (same external_id)'
            when dk.first_line < r.line then 'duplicate of line ' || dk.first_line || ' (same phone_number)'
            when t.import_id = %(report_id)s then
@@ -28,7 +36,8 @@ select r.*,
                         || coalesce(' (external_id ' || lp.external_id || ')', '')
                end
        end as reason_taken,
-       t.id as target_id
+       t.id as target_id,
+       case when not %(update_existing)s then coalesce(le.id, lp.id) end as clash_lead
 from rows r
 left join dup_external_id de on de.external_id = r.external_id
 left join dup_phone_key dk on dk.phone = r.phone and r.external_id is null

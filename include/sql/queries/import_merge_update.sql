@@ -1,7 +1,12 @@
 -- A re-import updates the lead's data; its status and attempts are left as they are.
+-- An invalid mark stays only on an unchanged number and only when it names a number-specific
+-- Twilio code (marks written for account-wide codes such as 21210 were wrong).
 update outcall_leads l
 set phone_number = r.phone,
-    phone_invalid_reason = case when l.phone_number = r.phone then l.phone_invalid_reason end,
+    phone_invalid_reason = case when l.phone_number = r.phone
+                                 and substring(l.phone_invalid_reason from 'Twilio (\d+)')
+                                     = any(%(number_error_codes)s::text[])
+                                then l.phone_invalid_reason end,
     contact_count = 1 + cardinality(r.secondaries),
     variables = l.variables || r.variables,
     import_id = %(report_id)s,

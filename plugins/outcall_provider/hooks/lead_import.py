@@ -2,10 +2,13 @@
 
 Validation (phone parsing) is the costly part, so rows are validated in worker processes
 while PostgreSQL merges the previous block; memory stays flat whatever the file size.
+Imports into one campaign are serialized (a per-campaign advisory lock held by the merge
+transaction), so the tick's sync, an upload and a CLI import never race on the same leads.
 This module imports no Airflow so that worker processes start light.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 import json
@@ -14,17 +17,24 @@ import queue
 import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Iterable, Iterator
 
 from outcall_provider import sql
-from outcall_provider.rules.leads import LeadColumns, LeadFileError, parse_row, read_header
+from outcall_provider.rules.leads import LeadColumns, LeadFileError, RowProblem, parse_row, read_header, text_row
+from outcall_provider.rules.phone import mask_phones_in_text
+from outcall_provider.rules.twilio_errors import NUMBER_ERROR_CODES
 
 CHUNK_ROWS = 5_000          # rows per worker task
 BLOCK_ROWS = 100_000        # rows per COPY + merge round trip
 PARALLEL_MIN_ROWS = 20_000  # below this, worker start-up costs more than it saves
+IMPORT_LOCK = 4_242_003     # pg advisory lock id (with the campaign id): one import per campaign at a time
+SHOWN_CHARS = 200           # of a rejected value, kept to help find the row
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# Values PostgreSQL cannot store: NUL (text) and its JSON escape (jsonb); lone surrogates are
+# caught by encoding the chunk.
+_NUL, _JSON_NUL = "\x00", "\\u0000"
 
 
 @dataclass
@@ -36,6 +46,8 @@ class ImportReport:
     rejected: int = 0
     warnings: int = 0
     error: str | None = None
+    # Rows that name a lead already in the campaign, when existing leads must not be updated.
+    conflicts: list[dict] = field(default_factory=list)
 
 
 def _text(value: str | None) -> str:
@@ -44,60 +56,161 @@ def _text(value: str | None) -> str:
     return value.translate(_COPY_ESCAPE)
 
 
-def encode_chunk(cols: LeadColumns, rows: list[tuple[int, list[str]]], default_region: str | None) -> str:
-    """Validate rows and encode them as COPY text for outcall_stage (runs in a worker)."""
+def shown(value) -> str | None:
+    """A rejected value as stored and shown: valid text, no full phone number, short."""
+    if value is None:
+        return None
+    text = value if value.__class__ is str else str(value)
+    try:
+        text[:1000].encode("utf-8")
+        text = text[:1000]
+    except UnicodeEncodeError:  # bytes the reader could not decode, shown as \\xNN
+        text = text[:1000].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = mask_phones_in_text(text.replace(_NUL, "\\x00"))
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
+def encode_chunk(cols: LeadColumns, rows: list, default_region: str | None, checked: bool = False) -> str:
+    """Validate rows and encode them as COPY text for outcall_stage (runs in a worker).
+    A row may be a RowProblem: a record the CSV reader could not take."""
     out: list[str] = []
     for line, row in rows:
-        lead, problems = parse_row(cols, row, line, default_region)
+        if row.__class__ is RowProblem:
+            lead, problems = None, (row,)
+        else:
+            lead, problems = parse_row(cols, row, line, default_region)
         if lead is not None:
             out.append(f"{line}\tL\t{_text(lead.external_id)}\t{lead.phone_number}\t"
                        f"{{{','.join(lead.secondaries)}}}\t"
-                       f"{_text(json.dumps(lead.variables, ensure_ascii=False))}\t\\N\t\\N\t\\N\n")
+                       f"{_text(json.dumps(lead.variables, ensure_ascii=False, allow_nan=False))}\t\\N\t\\N\t\\N\n")
         for p in problems:
             kind = "R" if p.skipped_row else "W"
             out.append(f"{p.line}\t{kind}\t\\N\t\\N\t\\N\t\\N\t{_text(p.field)}\t"
-                       f"{_text(p.value)}\t{_text(p.reason)}\n")
+                       f"{_text(shown(p.value))}\t{_text(mask_phones_in_text(p.reason))}\n")
     text = "".join(out)
+    if checked:
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return _reject_bad_bytes(cols, rows, default_region)
+        return _reject_unstorable(cols, rows, default_region)
+    if _NUL in text or _JSON_NUL in text:
+        return _reject_unstorable(cols, rows, default_region)
     return text
 
 
-def _reject_bad_bytes(cols, rows, default_region) -> str:
-    """Slow path for a chunk holding bytes that are not UTF-8: reject just those rows."""
+def _unstorable(row) -> str | None:
+    for value in row:
+        if value.__class__ is not str:
+            continue
+        if _NUL in value:
+            return "contains a NUL byte"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains bytes that are not UTF-8 (save the file as UTF-8)"
+    return None
+
+
+def _reject_unstorable(cols, rows, default_region) -> str:
+    """Slow path for a chunk holding a NUL byte or bytes that are not UTF-8: reject just those rows."""
     good, out = [], []
     for line, row in rows:
-        try:
-            for value in row:
-                value.encode("utf-8")
-            if any("\x00" in value for value in row):
-                raise ValueError
+        reason = None if row.__class__ is RowProblem else _unstorable(row)
+        if reason is None:
             good.append((line, row))
-        except (UnicodeEncodeError, ValueError):
-            shown = ",".join(row).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            reason = "contains bytes that are not UTF-8 (save the file as UTF-8)"
-            if "\x00" in shown:
-                reason, shown = "contains a NUL byte", shown.replace("\x00", "\\x00")
-            out.append(f"{line}\tR\t\\N\t\\N\t\\N\t\\N\t\\N\t{_text(shown[:200])}\t{_text(reason)}\n")
-    return encode_chunk(cols, good, default_region) + "".join(out) if good else "".join(out)
+        else:
+            raw = ",".join(v if v.__class__ is str else str(v) for v in row)
+            out.append(f"{line}\tR\t\\N\t\\N\t\\N\t\\N\t\\N\t{_text(shown(raw))}\t{_text(reason)}\n")
+    return encode_chunk(cols, good, default_region, checked=True) + "".join(out)
 
 
-def csv_records(path: str) -> tuple[list[str] | None, Iterator[tuple[int, list[str]]]]:
-    """The header and (first line number, fields) of each record; quoted newlines span lines."""
+def csv_records(path: str, source: str | None = None) -> tuple[list[str] | None, Iterator[tuple[int, list]]]:
+    """The header and (first line number, fields) of each record; quoted newlines span lines.
+    A record the reader cannot take comes as (line, RowProblem). A header the reader cannot take
+    is a LeadFileError."""
     f = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.reader(f)
-    header = next(reader, None)
+    read = _read_records(f)
+    try:
+        first = next(read, None)
+    except BaseException:
+        f.close()
+        raise
+    if first is not None and first[1].__class__ is RowProblem:
+        f.close()
+        raise LeadFileError(source or str(path), [f"line 1 (the header row): {first[1].reason}"])
 
     def records():
         with f:
-            last = reader.line_num
+            yield from read
+    return (first[1] if first else None), records()
+
+
+def _read_records(f) -> Iterator[tuple[int, list | RowProblem]]:
+    """Records of a CSV file with the line each starts on (the first even when blank, then only
+    non-blank ones). A record the reader cannot take (a field over csv.field_size_limit(), a quote
+    that never closes or is closed by a stray quote further down) becomes a RowProblem for its
+    first line, and reading goes on at the line after it: a stray quote costs one row, never the
+    rows after it, each of which is then taken or rejected on its own."""
+    again: deque[str] = deque()  # lines to read again before the rest of the file
+    taken: list[str] = []        # physical lines of the record being read
+    ended = False                # the reader asked for a line past the end of the file
+
+    def lines():
+        nonlocal ended
+        while again:
+            taken.append(text := again.popleft())
+            yield text
+        for text in f:
+            taken.append(text)
+            yield text
+        ended = True
+
+    line = 0  # physical lines consumed
+    while True:
+        reader, ended = csv.reader(lines()), False
+        try:
             for row in reader:
-                start, last = last + 1, reader.line_num
-                if row:  # blank lines carry nothing
+                start = line + 1
+                if len(taken) > 1 or ended:
+                    reason = _quote_problem(taken, start)
+                    if reason is not None:
+                        break
+                line += len(taken)
+                taken.clear()
+                if row or start == 1:
                     yield start, row
-    return header, records()
+            else:
+                return
+        except csv.Error as e:  # in practice: a field over the limit, or a quote that runs past it
+            start, limit = line + 1, csv.field_size_limit()
+            if "field limit" not in str(e):
+                reason = f"cannot be read as CSV ({e})"
+            elif len(taken) > 1:
+                reason = (f"a quoted field that starts on this line does not close within {limit} characters; "
+                          "the lines after it were read as rows of their own")
+            else:
+                reason = f"has a field longer than {limit} characters (the CSV reader's limit)"
+        yield start, RowProblem(start, None, taken[0][:1000] if taken else None, reason)
+        again.extendleft(reversed(taken[1:]))
+        line = start
+        taken.clear()
+
+
+def _quote_problem(lines: list[str], start: int) -> str | None:
+    """Why a record spanning lines (or running into the end of the file) is a quote gone wrong,
+    or None for a well-formed quoted field with line breaks."""
+    try:
+        for _ in csv.reader(lines, strict=True):
+            pass
+    except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            return ("a quoted field that starts on this line never closes (it runs to the end of the file); "
+                    "the lines after it were read as rows of their own")
+        return (f"a quoted field that starts on this line is not closed properly before line "
+                f"{start + len(lines) - 1} ({e}); the lines after it were read as rows of their own "
+                '(inside a quoted field, write a quote as "")')
+    return None
 
 
 def _chunks(records: Iterable[tuple[int, list[str]]], size: int) -> Iterator[list]:
@@ -136,42 +249,70 @@ def _encoded(cols, records, default_region, workers: int) -> Iterator[tuple[int,
 
 
 def import_records(conn, campaign_id: int, source: str, header: list[str] | None,
-                   records: Iterable[tuple[int, list[str]]], default_region: str | None,
-                   now, workers: int | None = None) -> ImportReport:
+                   records: Iterable[tuple[int, list]], default_region: str | None,
+                   now, workers: int | None = None, update_existing: bool = True) -> ImportReport:
+    """Import records of any values (a database's rows, a lead added by hand) as text fields.
+    A lead already in the campaign (same external_id, else same phone) is updated, or with
+    update_existing=False left alone and its row rejected (report.conflicts)."""
+    texts = ((line, text_row(row)) for line, row in records)
+    return _import(conn, campaign_id, source, header, texts, default_region, now, workers, update_existing)
+
+
+def _import(conn, campaign_id: int, source: str, header: list[str] | LeadFileError | None,
+            records: Iterable[tuple[int, list]], default_region: str | None,
+            now, workers: int | None, update_existing: bool) -> ImportReport:
     """Import one source into a campaign in one transaction; the report is kept in the store."""
     with conn.cursor() as cur:
         cur.execute(sql.query("import_report_start"), {"campaign_id": campaign_id, "source": source, "now": now})
         report = ImportReport(report_id=cur.fetchone()[0], source=source)
     conn.commit()
     try:
+        if isinstance(header, LeadFileError):
+            raise header
         if header is None:
             raise LeadFileError(source, ["the file is empty: a header row with a `phone_number` column is required"])
         cols = read_header(header, source)
     except LeadFileError as e:
-        report.error = str(e)
-        with conn.cursor() as cur:
-            cur.execute(sql.query("import_report_finish"), {**vars(report), "now": now})
-        conn.commit()
+        e.report = report
+        _finish(conn, report, now, str(e))
         raise
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    params = {"campaign_id": campaign_id, "report_id": report.report_id, "now": now}
+    params = {"campaign_id": campaign_id, "report_id": report.report_id, "now": now,
+              "update_existing": update_existing, "lock": IMPORT_LOCK,
+              # a re-import keeps only invalid marks that name a number-specific Twilio code
+              "number_error_codes": sorted(str(c) for c in NUMBER_ERROR_CODES)}
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.query("import_lock"), params)  # held until this transaction ends
+            cur.execute(sql.query("import_stage_create"))
+            merger = _BlockMerger(cur, params, report)
+            try:
+                pending_rows, block = 0, []
+                for n, text in _encoded(cols, records, default_region, workers):
+                    block.append(text)
+                    pending_rows += n
+                    if pending_rows >= BLOCK_ROWS:
+                        merger.put(block)
+                        pending_rows, block = 0, []
+                merger.put(block)
+            finally:
+                merger.close()
+            cur.execute(sql.query("import_report_finish"), {**vars(report), "now": now})
+        conn.commit()
+    except BaseException as e:
+        with contextlib.suppress(Exception):  # the import's own error is the one to raise
+            conn.rollback()  # nothing of this import is kept; the report says why
+            report.imported = report.updated = report.rejected = report.warnings = 0
+            _finish(conn, report, now, mask_phones_in_text(f"the import failed and changed nothing: {e}"))
+        raise
+    return report
+
+
+def _finish(conn, report: ImportReport, now, error: str) -> None:
+    report.error = error
     with conn.cursor() as cur:
-        cur.execute(sql.query("import_stage_create"))
-        merger = _BlockMerger(cur, params, report)
-        try:
-            pending_rows, block = 0, []
-            for n, text in _encoded(cols, records, default_region, workers):
-                block.append(text)
-                pending_rows += n
-                if pending_rows >= BLOCK_ROWS:
-                    merger.put(block)
-                    pending_rows, block = 0, []
-            merger.put(block)
-        finally:
-            merger.close()
         cur.execute(sql.query("import_report_finish"), {**vars(report), "now": now})
     conn.commit()
-    return report
 
 
 class _BlockMerger:
@@ -213,6 +354,7 @@ def _merge_block(cur, block: list[str], params: dict, report: ImportReport) -> N
             copy.write(text)
     cur.execute(sql.query("import_merge_resolve"), params)
     cur.execute(sql.query("import_merge_rejects"), params)
+    _reject_not_taken(cur, params, report)
     cur.execute(sql.query("import_merge_update"), params)
     report.updated += cur.rowcount
     cur.execute(sql.query("import_merge_insert"), params)
@@ -224,7 +366,29 @@ def _merge_block(cur, block: list[str], params: dict, report: ImportReport) -> N
     cur.execute("truncate outcall_stage; drop table outcall_resolved")
 
 
+def _reject_not_taken(cur, params: dict, report: ImportReport) -> None:
+    """Store the valid rows that cannot be taken (duplicates, a phone of another lead, a lead
+    that exists when it must not be updated) with their values masked."""
+    cur.execute(sql.query("import_merge_not_taken"), params)
+    rows = cur.fetchall()
+    if not rows:
+        return
+    with cur.copy("copy outcall_import_rejects (report_id, line, field, value, reason, skipped_row) "
+                  "from stdin") as copy:
+        for line, field_, value, reason, *_ in rows:
+            copy.write_row((params["report_id"], line, field_, shown(value), mask_phones_in_text(reason), True))
+    if not params["update_existing"]:
+        report.conflicts += [{"line": line, "field": field_, "value": shown(value),
+                              "reason": mask_phones_in_text(reason), "lead_id": lead_id}
+                             for line, field_, value, reason, lead_id in rows if lead_id is not None]
+
+
 def import_csv(conn, campaign_id: int, path: str, default_region: str | None, now,
-               workers: int | None = None) -> ImportReport:
-    header, records = csv_records(path)
-    return import_records(conn, campaign_id, path, header, records, default_region, now, workers)
+               workers: int | None = None, source: str | None = None,
+               update_existing: bool = True) -> ImportReport:
+    source = source or str(path)
+    try:
+        header, records = csv_records(path, source)
+    except LeadFileError as e:  # kept in the store like any file-level problem
+        header, records = e, iter(())
+    return _import(conn, campaign_id, source, header, records, default_region, now, workers, update_existing)

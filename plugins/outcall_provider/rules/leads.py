@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from outcall_provider.rules.phone import InvalidPhone, normalize_phone
+from outcall_provider.rules.phone import InvalidPhone, mask_phones_in_text, normalize_phone
 
 MAX_SECONDARY = 10
+# The unique index on external_id takes at most ~2700 bytes: 500 characters fit even as 4-byte UTF-8.
+MAX_EXTERNAL_ID = 500
 PHONE = "phone_number"
 EXTERNAL_ID = "external_id"
 _SECONDARY = re.compile(r"secondary_phone_(\d+)$")
@@ -19,8 +21,10 @@ class LeadFileError(ValueError):
     """The file as a whole cannot be read as leads (no header, missing or bad columns)."""
 
     def __init__(self, source: str, errors: list[str]):
-        self.source, self.errors = source, errors
-        super().__init__(f"{source}: " + "; ".join(errors))
+        # A file without a header shows its first lead as column names: no full number in errors.
+        self.source, self.errors = source, [mask_phones_in_text(e) for e in errors]
+        self.report = None  # the stored import report, once there is one
+        super().__init__(f"{source}: " + "; ".join(self.errors))
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ def read_header(header: list[str], source: str) -> LeadColumns:
     errors: list[str] = []
     if not any(names):
         raise LeadFileError(source, ["line 1: the header row is empty; a `phone_number` column is required"])
+    if not all(_is_text(name) for name in names):
+        raise LeadFileError(source, ["line 1: the header row is not UTF-8 text; save the file as CSV UTF-8 "
+                                     "(Excel workbooks and UTF-16 files cannot be read)"])
     seen: dict[str, int] = {}
     secondaries: list[tuple[int, str, int]] = []
     variables: list[tuple[str, int]] = []
@@ -87,9 +94,27 @@ def read_header(header: list[str], source: str) -> LeadColumns:
         external_id=seen.get(EXTERNAL_ID), variables=tuple(variables))
 
 
+def _is_text(name: str) -> bool:
+    """UTF-8 encodable (the reader keeps undecodable bytes as lone surrogates) and without NUL."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in name
+
+
+def text_row(row) -> list[str]:
+    """A record from a database (or any source other than a CSV file) as text fields. Variables
+    are text handed to the assistant, so a non-finite number from a driver stays the word it
+    prints as ("nan", "inf"): it can be a real value (a name "Nan", a plan "Infinity"), and JSON
+    has no number for it. None is an empty field."""
+    return [v if v.__class__ is str else ("" if v is None else str(v)) for v in row]
+
+
 def parse_row(cols: LeadColumns, row: list[str], line: int,
               default_region: str | None) -> tuple[Lead | None, list[RowProblem]]:
-    """One CSV record → a Lead (or None) and the problems found, each naming its line and field."""
+    """One record of text fields (see text_row) → a Lead (or None) and the problems found, each
+    naming its line and field."""
     if len(row) != cols.width:
         return None, [RowProblem(line, None, None,
                                  f"has {len(row)} fields, the header has {cols.width}")]
@@ -114,5 +139,8 @@ def parse_row(cols: LeadColumns, row: list[str], line: int,
             continue
         secondaries.append(number)
     external_id = row[cols.external_id].strip() if cols.external_id is not None else ""
+    if len(external_id) > MAX_EXTERNAL_ID:
+        return None, [RowProblem(line, EXTERNAL_ID, external_id[:40] + "…",
+                                 f"is longer than {MAX_EXTERNAL_ID} characters")]
     variables = {name: row[pos] for name, pos in cols.variables}
     return Lead(line, phone, external_id or None, tuple(secondaries), variables), problems

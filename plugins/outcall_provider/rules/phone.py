@@ -5,6 +5,8 @@ phonenumbers.parse and one is_valid_number; everything else runs only when a num
 """
 from __future__ import annotations
 
+import re
+
 from phonenumbers import (
     SUPPORTED_REGIONS,
     NumberParseException,
@@ -71,3 +73,15 @@ def mask_phone(e164: str) -> str:
     body = e164[1:] if e164[0] == "+" else e164
     hidden = max(len(body) - 4, 0)
     return ("+" if e164[0] == "+" else "") + "*" * hidden + body[hidden:]
+
+
+# A run of 7+ digits, optionally with a leading '+' and common separators inside it.
+_PHONE_IN_TEXT = re.compile(r"\+?\d(?:[\s().-]?\d){6,}")
+
+
+def mask_phones_in_text(text: str) -> str:
+    """Mask every phone-like digit run in free text (database errors, rejected rows) to its
+    last 4 digits, so no full number reaches a log, an error or the CLI."""
+    if not text:
+        return text
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(re.sub(r"[^\d+]", "", m.group(0))), text)
