@@ -7,7 +7,7 @@ from outcall_provider.api.app import campaigns_app
 
 
 def test_campaign_list_shows_the_example_campaigns_numbers(api, example):
-    [c] = api.get("/api/v1/campaigns").raise_for_status().json()["campaigns"]
+    [c] = [c for c in api.get("/api/v1/campaigns").raise_for_status().json()["campaigns"] if c["name"] == "example"]
     assert (c["name"], c["dag_id"], c["status"]) == ("example", "campaign_example", "draft")
     assert c["leads"] == 200 and c["leads_by_status"]["completed"] == 1
     assert c["conversion"] == 1 / 200 and c["calls_today"] == 3
@@ -43,6 +43,15 @@ def test_a_person_sets_a_lead_back_to_created(api, example):
     [row] = api.get("/api/v1/campaigns/example/leads", params={"q": str(lead["id"])}).json()["leads"]
     assert (row["status"], row["cycle"], row["round"]) == ("created", 2, 1)
     assert api.patch(f"/api/v1/campaigns/example/leads/{lead['id']}", json={"status": "processing"}).status_code == 422
+
+
+def test_created_while_a_call_is_in_flight_answers_409_and_completed_wins(api, example, hook):
+    """Issue 8 point 4: `created` during a call would call the person twice at once."""
+    ringing = example["leads"][2]  # its call is still ringing
+    r = api.patch(f"/api/v1/campaigns/example/leads/{ringing['id']}", json={"status": "created"})
+    assert r.status_code == 409 and "call in flight" in r.json()["detail"]
+    r = api.patch(f"/api/v1/campaigns/example/leads/{ringing['id']}", json={"status": "completed"})
+    assert r.status_code == 200 and r.json()["status"] == "completed"
 
 
 def test_adding_a_lead_by_hand_is_validated_like_an_import(api, example):
@@ -114,3 +123,31 @@ def test_campaigns_is_in_the_airflow_navigation(stack, token):
     [outcall] = [p for p in plugins["plugins"] if p["name"] == "outcall"]
     assert outcall["external_views"][0]["href"] == "/outcall/"
     assert outcall["external_views"][0]["url_route"] == "campaigns"
+
+
+def test_a_campaign_in_another_store_shows_its_own_leads_and_calls(api, example, other):
+    listed = {c["name"]: c for c in api.get("/api/v1/campaigns").raise_for_status().json()["campaigns"]}
+    assert listed["other"]["db_conn_id"] == "outcall_db_two" and listed["other"]["leads"] == 200
+    assert listed["other"]["calls_today"] == 1 and listed["example"]["calls_today"] == 3
+    calls = api.get("/api/v1/campaigns/other/calls").raise_for_status().json()["calls"]
+    assert [(c["id"], c["call_status"]) for c in calls] == [(other["attempt_id"], "ringing")]
+    leads = api.get("/api/v1/campaigns/other/leads", params={"status": "processing"}).json()["leads"]
+    assert [l["id"] for l in leads] == [other["lead"]["id"]]
+    r = api.patch(f"/api/v1/campaigns/other/leads/{other['lead']['id'] + 1}", json={"status": "completed"})
+    assert r.status_code == 200
+    assert api.get("/api/v1/campaigns/other").json()["leads_by_status"]["completed"] == 1
+    assert api.get("/api/v1/campaigns/example").json()["leads_by_status"]["completed"] == 1  # untouched
+
+
+def test_a_campaign_whose_store_cannot_be_read_is_listed_with_the_reason(api, campaigns_dir, example):
+    broken = campaigns_dir / "broken.yaml"
+    broken.write_text((campaigns_dir / "example.yaml").read_text().replace("name: example", "name: broken")
+                      + "connections: {db_conn_id: outcall_db_missing}\n")
+    try:
+        r = api.get("/api/v1/campaigns")
+    finally:
+        broken.unlink()
+    assert r.status_code == 200
+    listed = {c["name"]: c for c in r.json()["campaigns"]}
+    assert "outcall_db_missing" in listed["broken"]["store_error"] and listed["broken"]["leads"] == 0
+    assert listed["example"]["leads"] == 200 and listed["example"]["store_error"] is None

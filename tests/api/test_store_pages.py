@@ -99,3 +99,33 @@ def test_status_callbacks_apply_once_in_order_and_never_move_a_call_back(hook, e
     [call] = hook.page_calls(example["campaign_id"], lead_id=example["leads"][2]["id"])
     assert (call["call_status"], call["answered_by"], call["duration_s"]) == ("completed", "human", 42)
     assert not hook.webhook_call_status(call_sid(99), 0, "ringing", None, None, None)  # unknown call
+
+
+def test_reports_merge_until_judged_then_are_kept_apart(hook, example):
+    from outcall_provider.rules.outcome import Action, CallOutcome
+
+    sid, attempt_id, now = call_sid(3), example["attempts"][2], example["now"]
+    assert hook.set_call_variables(sid, {"appointment_booked": None, "summary": None}, now) == "empty"
+    assert next(a for a in hook.open_attempts(example["campaign_id"]) if a["call_sid"] == sid)["variables"] is None
+    assert hook.set_call_variables(sid, {"summary": "hi", "appointment_booked": None}, now) == "used"
+    assert hook.set_call_variables(sid, {"summary": None, "appointment_booked": False}, now) == "used"
+    [open_] = [a for a in hook.open_attempts(example["campaign_id"]) if a["call_sid"] == sid]
+    assert open_["variables"] == {"summary": "hi", "appointment_booked": False}
+    hook.update_attempt_call(attempt_id, "completed", answered_by="human", duration_s=10, ended_at=now)
+    hook.apply_outcome(attempt_id, 1, CallOutcome(Action.RETRY, "goal not met", next_round=2, due_at=now), now)
+    assert hook.set_call_variables(sid, {"appointment_booked": True}, now) == "late"
+    [call] = hook.page_calls(example["campaign_id"], lead_id=example["leads"][2]["id"])
+    assert call["variables"] == {"summary": "hi", "appointment_booked": False}  # judged on these
+    assert call["late_variables"] == {"appointment_booked": True}
+    assert "variables arrived after judging" in call["outcome_note"]
+    assert hook.set_call_variables(call_sid(88), {"summary": "x"}, now) == "early"
+
+
+def test_a_late_callback_fills_in_answered_by_but_never_moves_the_status(hook, example):
+    sid = call_sid(3)
+    assert hook.webhook_call_status(sid, 3, "completed", None, 42, example["now"])
+    assert hook.webhook_call_status(sid, 2, "in-progress", "machine_start", None, None)  # out of order
+    assert not hook.webhook_call_status(sid, 2, "in-progress", "machine_start", None, None)  # its repeat
+    hook.webhook_call_status(sid, 4, "busy", None, None, None)  # newer, final: neither moves nor clears
+    [call] = hook.page_calls(example["campaign_id"], lead_id=example["leads"][2]["id"])
+    assert (call["call_status"], call["answered_by"], call["duration_s"]) == ("completed", "machine_start", 42)

@@ -41,7 +41,8 @@ def test_a_sandbox_call_reaches_the_store_through_both_webhooks(stack, hook, exa
     with Sandbox(account_sid=TWILIO[0], auth_token=TWILIO[1], time_scale=60,
                  assistant_results_url=f"{stack.url}/outcall/webhooks/assistant/results",
                  assistant_secret=ASSISTANT_SECRET) as sb:
-        attempt_id = hook.record_attempt(example["campaign_id"], lead, "+14155550042", "+14155550100", example["now"])
+        attempt_id = hook.record_attempt(example["campaign_id"], lead, "+14155550042", "+14155550100",
+                                         example["now"]).attempt_id
         call = sb.create_call(To="+14155550042", From="+14155550100", Url="https://assistant.example.com/voice",
                               StatusCallback=f"{stack.url}/outcall/webhooks/twilio/status",
                               StatusCallbackEvent="initiated ringing answered completed", MachineDetection="Enable")
@@ -115,7 +116,8 @@ def test_assistant_results_need_the_hmac_of_the_exact_body(stack, hook, ringing)
     assert attempt(hook, call_sid(3))[3] is None
     for _ in range(2):  # a repeat is harmless
         r = httpx.post(url, content=body, headers={"X-Outcall-Signature": sign_assistant(body)})
-        assert r.status_code == 200 and r.json() == {"call_sid": call_sid(3), "stored": True, "call_known": True}
+        assert r.status_code == 200 and r.json() == {"call_sid": call_sid(3), "stored": True, "call_known": True,
+                                                     "used": True, "arrived_after_judging": False}
     assert attempt(hook, call_sid(3))[3] == {"appointment_booked": True}
 
 
@@ -135,7 +137,8 @@ def test_assistant_results_before_the_call_sid_is_known_are_kept(stack, hook, ex
     # A dialer that crashed between dialing and saving the SID must not lose the result.
     body = json.dumps({"call_sid": call_sid(77), "variables": {"appointment_booked": True}}).encode()
     r = httpx.post(stack.url + RESULTS_PATH, content=body, headers={"X-Outcall-Signature": sign_assistant(body)})
-    assert r.status_code == 202 and r.json() == {"call_sid": call_sid(77), "stored": True, "call_known": False}
+    assert r.status_code == 202 and r.json() == {"call_sid": call_sid(77), "stored": True, "call_known": False,
+                                                 "used": True, "arrived_after_judging": False}
     nested = json.dumps({"call_sid": call_sid(78), "variables": {"x": {"a": 1}}}).encode()
     r = httpx.post(stack.url + RESULTS_PATH, content=nested, headers={"X-Outcall-Signature": sign_assistant(nested)})
     assert r.status_code == 422
@@ -150,3 +153,118 @@ def test_oversized_webhook_bodies_are_refused_unread(stack, hook, ringing):
     r = httpx.post(url, data=form, headers={"X-Twilio-Signature": sign_twilio(url, form)})
     assert r.status_code == 413
     assert attempt(hook, call_sid(3)) == ringing
+
+
+def post_results(stack, variables, sid=call_sid(3), query=""):
+    body = json.dumps({"call_sid": sid, "variables": variables}).encode()
+    return httpx.post(stack.url + RESULTS_PATH + query, content=body,
+                      headers={"X-Outcall-Signature": sign_assistant(body)})
+
+
+def post_status(stack, form, query=""):
+    url = stack.url + STATUS_PATH + query
+    return httpx.post(url, data=form, headers={"X-Twilio-Signature": sign_twilio(url, form)})
+
+
+def test_reports_of_one_call_merge_and_a_null_never_erases_a_value(stack, hook, ringing):
+    r = post_results(stack, {"appointment_booked": None, "summary": "call back Friday"})
+    assert r.status_code == 200 and r.json()["used"] is True and r.json()["arrived_after_judging"] is False
+    assert attempt(hook, call_sid(3))[3] == {"summary": "call back Friday"}
+    r = post_results(stack, {"appointment_booked": True, "summary": None})  # fills in, erases nothing
+    assert r.status_code == 200 and r.json()["used"] is True
+    assert attempt(hook, call_sid(3))[3] == {"appointment_booked": True, "summary": "call back Friday"}
+    assert post_results(stack, {"summary": "booked Friday 10:00"}).status_code == 200  # a correction
+    assert attempt(hook, call_sid(3))[3] == {"appointment_booked": True, "summary": "booked Friday 10:00"}
+
+
+@pytest.mark.parametrize("variables", [{}, {"appointment_booked": None}, {"appointment_booked": None, "summary": None}])
+def test_a_report_without_values_is_not_received(stack, hook, ringing, variables):
+    r = post_results(stack, variables)
+    assert r.status_code == 200 and r.json()["stored"] is False and r.json()["used"] is False
+    assert attempt(hook, call_sid(3))[3] is None  # the engine keeps waiting for the variables
+    [call] = hook.open_attempts(hook.campaign_id("example"))
+    assert call["call_sid"] == call_sid(3) and call["variables"] is None
+
+
+@pytest.mark.parametrize("raw, field", [
+    (b'{"score": NaN}', "variables.score: NaN"),
+    (b'{"score": Infinity}', "variables.score: Infinity"),
+    (b'{"score": -Infinity}', "variables.score: -Infinity"),
+    (b'{"score": 1e999}', "variables.score: 1e999"),
+    (b'{"summary": "ok\\u0000then"}', "variables.summary: contains a NUL"),
+    (b'{"sum\\u0000mary": "ok"}', 'variables["sum\\u0000mary"]: the name contains a NUL'),
+])
+def test_non_finite_numbers_and_nul_characters_are_refused_naming_the_field(stack, hook_two, other, raw, field):
+    # `other` declares score: number, so only the value itself is wrong
+    before = attempt(hook_two, call_sid(50))
+    body = b'{"call_sid": "' + call_sid(50).encode() + b'", "variables": ' + raw + b"}"
+    r = httpx.post(stack.url + RESULTS_PATH, content=body, headers={"X-Outcall-Signature": sign_assistant(body)})
+    assert r.status_code == 422, r.text
+    assert any(p.startswith(field) for p in r.json()["detail"]["problems"]), r.json()
+    assert attempt(hook_two, call_sid(50)) == before
+
+
+def test_variables_after_judging_are_kept_apart_and_noted(stack, api, hook, example):
+    from outcall_provider.rules.outcome import Action, CallOutcome
+
+    attempt_id, now = example["attempts"][2], example["now"]
+    hook.update_attempt_call(attempt_id, "completed", answered_by="human", duration_s=40, ended_at=now)
+    hook.apply_outcome(attempt_id, 1, CallOutcome(Action.RETRY, "variables_late", next_round=2, due_at=now,
+                                                  note="post-call variables not received in time"), now)
+    r = post_results(stack, {"appointment_booked": True, "summary": "late"})
+    assert r.status_code == 200
+    assert r.json()["used"] is False and r.json()["arrived_after_judging"] is True
+    call = next(c for c in api.get("/api/v1/campaigns/example/calls").json()["calls"] if c["id"] == attempt_id)
+    assert call["variables"] is None and call["outcome_reason"] == "variables_late"
+    assert call["late_variables"] == {"appointment_booked": True, "summary": "late"} and call["late_variables_at"]
+    assert call["outcome_note"].endswith("variables arrived after judging")
+    post_results(stack, {"summary": "later still"})  # merged, noted once
+    call = next(c for c in api.get("/api/v1/campaigns/example/calls").json()["calls"] if c["id"] == attempt_id)
+    assert call["late_variables"] == {"appointment_booked": True, "summary": "later still"}
+    assert call["outcome_note"].count("variables arrived after judging") == 1
+
+
+def test_out_of_order_late_and_answered_by_less_callbacks_never_move_a_call_back(stack, hook, ringing):
+    completed = {**status_form(3, "completed"), "AnsweredBy": ""}          # no AnsweredBy on this one
+    answered = {**status_form(2, "in-progress"), "CallDuration": ""}       # arrives after it
+    for form in (completed, answered, completed, status_form(1, "ringing")):
+        assert post_status(stack, form).status_code == 204
+    status, answered_by, duration, _, seq, ended_at = attempt(hook, call_sid(3))
+    assert (status, answered_by, duration, seq) == ("completed", "human", 33, 3) and ended_at is not None
+    later = {**status_form(4, "completed"), "AnsweredBy": "", "CallDuration": ""}
+    assert post_status(stack, later).status_code == 204  # a newer one without AnsweredBy clears nothing
+    assert attempt(hook, call_sid(3))[:3] == ("completed", "human", 33)
+
+
+def test_a_status_callback_after_polling_ended_the_call_changes_nothing(stack, hook, example):
+    hook.update_attempt_call(example["attempts"][2], "no-answer", duration_s=0, ended_at=example["now"])
+    before = attempt(hook, call_sid(3))
+    for form in (status_form(0, "initiated"), status_form(1, "ringing"), status_form(2, "in-progress")):
+        assert post_status(stack, {**form, "AnsweredBy": "", "CallDuration": ""}).status_code == 204
+    after = attempt(hook, call_sid(3))
+    assert after[0] == "no-answer" and after[:4] == before[:4]
+
+
+def test_webhooks_find_the_call_in_its_campaigns_own_store(stack, hook, hook_two, example, other):
+    sid = call_sid(50)
+    assert attempt(hook, sid) is None  # not in the default store
+    assert post_status(stack, {**status_form(1, "in-progress"), "CallSid": sid},
+                       query="?db_conn_id=outcall_db_two").status_code == 204
+    assert attempt(hook_two, sid)[:2] == ("in-progress", "human")
+    # without the store in the URL, every campaign file's store is searched
+    assert post_status(stack, {**status_form(2, "completed"), "CallSid": sid}).status_code == 204
+    assert attempt(hook_two, sid)[:3] == ("completed", "human", 33)
+    r = post_results(stack, {"appointment_booked": True}, sid=sid)
+    assert r.status_code == 200 and r.json()["call_known"] is True and r.json()["used"] is True
+    assert attempt(hook_two, sid)[3] == {"appointment_booked": True}
+    # a store no campaign uses is never connected to: the call is still found in its own
+    r = post_results(stack, {"summary": "x"}, sid=sid, query="?db_conn_id=airflow_db")
+    assert r.status_code == 200 and attempt(hook_two, sid)[3] == {"appointment_booked": True, "summary": "x"}
+
+
+def test_webhook_logs_mask_phone_numbers(stack, hook, example):
+    number = "+14155559876"
+    form = {**status_form(1, "ringing"), "To": number}
+    assert post_status(stack, form).status_code == 204
+    logs = (stack.home / "logs" / "api-server.log").read_text(errors="replace")
+    assert "9876: ringing" in logs and number not in logs and number[1:] not in logs

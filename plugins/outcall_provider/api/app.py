@@ -9,15 +9,21 @@
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import psycopg
 
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api.security import requires_access_view
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from outcall_provider.api import routes, webhooks
+from outcall_provider.rules.phone import mask_phones_in_text
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 STATIC = {"campaigns.js": "text/javascript", "campaigns.css": "text/css"}
@@ -26,12 +32,21 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
 
+def _database_error(request, exc: psycopg.Error) -> JSONResponse:
+    """A store error as the API answers and logs it: what failed, with phone numbers masked
+    (a constraint or trigger message may quote a lead's number)."""
+    message = mask_phones_in_text(str(exc).strip()) or type(exc).__name__
+    log.error("campaign store error on %s %s: %s", request.method, request.url.path, message)
+    return JSONResponse({"detail": f"the campaign store refused the request: {message}"}, status_code=500)
+
+
 def create_campaigns_app() -> FastAPI:
     app = FastAPI(title="outcall campaigns", version="1",
                   description="Campaigns page and its JSON API, inside the Airflow API server.",
                   dependencies=[Depends(requires_access_view(AccessView.PLUGINS))],
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(routes.router)
+    app.add_exception_handler(psycopg.Error, _database_error)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi():
@@ -59,6 +74,7 @@ def create_campaigns_app() -> FastAPI:
 def create_webhooks_app() -> FastAPI:
     app = FastAPI(title="outcall webhooks", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(webhooks.router)
+    app.add_exception_handler(psycopg.Error, _database_error)
     return app
 
 

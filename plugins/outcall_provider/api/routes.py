@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from outcall_provider import clock
 from outcall_provider.api import airflow_access, views
 from outcall_provider.api.store import store, thread_hook
-from outcall_provider.hooks import lead_import
+from outcall_provider.hooks.campaign import LeadBusy
 from outcall_provider.rules.leads import LeadFileError
 from outcall_provider.rules.phone import mask_phone
 
@@ -32,11 +32,19 @@ _FILENAME = re.compile(r"[^\w.\- ]")
 
 
 def _campaign(hook, name: str, user, method: str = "GET") -> views.CampaignView:
-    view = views.campaign_by_name(hook, name)
+    """The campaign, found in whichever store keeps it (`hook` is unused: kept for callers)."""
+    view = views.campaign_by_name(thread_hook, name)
     if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {name!r}")
     airflow_access.authorize_dag(user, view.dag_id, method)
     return view
+
+
+def _hook(view: views.CampaignView):
+    """The campaign's own store; 503 naming it when it cannot be read."""
+    if view.store_error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, view.store_error)
+    return thread_hook(view.db_conn_id)
 
 
 def _stored_id(hook, view: views.CampaignView) -> int:
@@ -45,23 +53,27 @@ def _stored_id(hook, view: views.CampaignView) -> int:
 
 
 # -- campaigns -------------------------------------------------------------------------------
-@router.get("/campaigns", summary="Every campaign with its progress")
-def list_campaigns(hook: Store, user: GetUserDep):
-    views_ = views.campaigns(hook)
-    states = airflow_access.dag_states([v.dag_id for v in views_])
-    return {"campaigns": views.campaign_list(hook, clock.now(), states)}
+@router.get("/campaigns", summary="Every campaign the user may read, with its progress")
+def list_campaigns(user: GetUserDep):
+    every = views.campaigns(thread_hook)
+    readable = airflow_access.readable_dag_ids(user, [v.dag_id for v in every])
+    shown = [v for v in every if v.dag_id in readable]
+    states = airflow_access.dag_states([v.dag_id for v in shown])
+    return {"campaigns": views.campaign_list(thread_hook, clock.now(), states, shown)}
 
 
 @router.get("/campaigns/{name}", summary="One campaign's progress")
-def get_campaign(name: str, hook: Store, user: GetUserDep):
-    view = _campaign(hook, name, user)
-    return views.campaign_summary(hook, view, clock.now(), airflow_access.dag_states([view.dag_id]).get(view.dag_id))
+def get_campaign(name: str, user: GetUserDep):
+    view = _campaign(None, name, user)
+    return views.campaign_summary(_hook(view), view, clock.now(),
+                                  airflow_access.dag_states([view.dag_id]).get(view.dag_id))
 
 
 @router.get("/campaigns/{name}/stats", summary="Funnel, attempts by outcome, answer rate by hour")
-def campaign_stats(name: str, hook: Store, user: GetUserDep):
-    view = _campaign(hook, name, user)
-    return views.campaign_detail(hook, view, clock.now(), airflow_access.dag_states([view.dag_id]).get(view.dag_id))
+def campaign_stats(name: str, user: GetUserDep):
+    view = _campaign(None, name, user)
+    return views.campaign_detail(_hook(view), view, clock.now(),
+                                 airflow_access.dag_states([view.dag_id]).get(view.dag_id))
 
 
 class RunningChange(BaseModel):
@@ -69,10 +81,13 @@ class RunningChange(BaseModel):
 
 
 @router.put("/campaigns/{name}/running", summary="Start (unpause the DAG and run it now) or pause")
-def set_running(name: str, change: RunningChange, hook: Store, user: GetUserDep):
-    view = _campaign(hook, name, user, "PUT")
+def set_running(name: str, change: RunningChange, user: GetUserDep):
+    view = _campaign(None, name, user, "PUT")
+    if change.running:  # starting triggers a run: the permission Airflow's trigger endpoint asks
+        airflow_access.authorize_trigger(user, view.dag_id)
+    hook = _hook(view)
     try:
-        run_id = airflow_access.set_dag_running(view.dag_id, change.running, user.get_name())
+        run_id = airflow_access.set_dag_running(view.dag_id, change.running, user)
     except LookupError:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"Airflow has not loaded DAG {view.dag_id} yet; check the DAG import errors") from None
@@ -85,23 +100,31 @@ def set_running(name: str, change: RunningChange, hook: Store, user: GetUserDep)
 
 # -- leads -----------------------------------------------------------------------------------
 @router.get("/campaigns/{name}/leads", summary="A page of leads, newest first (keyset paging)")
-def list_leads(name: str, hook: Store, user: GetUserDep,
+def list_leads(name: str, user: GetUserDep,
                lead_status: Annotated[Literal[views.LEAD_STATUSES] | None, Query(alias="status")] = None,
                q: Annotated[str | None, Query(max_length=100, description="exact phone, external_id or lead id")] = None,
                before: Annotated[int | None, Query(ge=1, description="next_before of the previous page")] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50):
-    view = _campaign(hook, name, user)
-    return views.lead_page(hook, view, status=lead_status, q=q, before=before, limit=limit)
+    view = _campaign(None, name, user)
+    return views.lead_page(_hook(view), view, status=lead_status, q=q, before=before, limit=limit)
 
 
 class StatusChange(BaseModel):
     status: Literal["created", "completed"]
 
 
-@router.patch("/campaigns/{name}/leads/{lead_id}", summary="Call a lead again (created) or stop (completed)")
-def change_lead_status(name: str, lead_id: int, change: StatusChange, hook: Store, user: GetUserDep):
-    view = _campaign(hook, name, user, "PUT")
-    row = hook.page_set_lead_status(view.store_id, lead_id, change.status, clock.now()) if view.store_id else None
+@router.patch("/campaigns/{name}/leads/{lead_id}", summary="Call a lead again (created) or stop (completed)",
+              description="`completed` always wins: a call in flight still ends, but no call is placed "
+                          "after the change. `created` while a call is in flight answers 409 (it would "
+                          "call the same person twice at once): set it again once the call has ended.",
+              responses={409: {"description": "the lead has a call in flight"}})
+def change_lead_status(name: str, lead_id: int, change: StatusChange, user: GetUserDep):
+    view = _campaign(None, name, user, "PUT")
+    hook = _hook(view)
+    try:
+        row = hook.page_set_lead_status(view.store_id, lead_id, change.status, clock.now()) if view.store_id else None
+    except LeadBusy as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id} in campaign {name!r}")
     log.info("lead %s of %s set to %s by %s", lead_id, name, change.status, user.get_name())
@@ -132,9 +155,17 @@ def add_lead(name: str, lead: NewLead, hook: Store, user: GetUserDep):
               "external_id", *lead.variables]
     row = [lead.phone_number, *lead.secondary_phones, lead.external_id or "", *lead.variables.values()]
     region = view.campaign.leads.default_region if view.campaign.leads else None
-    report = hook.import_lead_records(_stored_id(hook, view), f"added by {user.get_name()}", header,
-                                      [(2, row)], region, clock.now(), workers=1)
+    try:  # never an update: a lead with this phone or external_id is a conflict, not an overwrite
+        report = hook.add_lead(_stored_id(hook, view), f"added by {user.get_name()}", header, row, region,
+                               clock.now())
+    except LeadFileError as e:  # e.g. a variable name that cannot be stored
+        raise HTTPException(422, {"message": "the lead was not added", "error": str(e)}) from None
     result = _report(hook, report)
+    if report.conflicts:
+        [clash, *_] = report.conflicts
+        raise HTTPException(status.HTTP_409_CONFLICT, {
+            "message": f"the lead was not added: {clash['reason']} ({clash['field']} {clash['value']}); "
+                       "nothing was changed", "conflicts": report.conflicts, **result})
     if report.rejected:
         raise HTTPException(422, {"message": "the lead was not added", **result})
     log.info("lead %s added to %s by %s", mask_phone(lead.phone_number), name, user.get_name())
@@ -161,29 +192,28 @@ async def upload_csv(name: str, request: Request, user: GetUserDep,
                 raise HTTPException(413, f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
             f.write(chunk)
         f.flush()
-        try:
-            result = await run_in_threadpool(_import_file, view, f.name, source)
-        except LeadFileError as e:
-            raise HTTPException(422, {"message": "the file cannot be imported",
-                                      "error": str(e).replace(f.name, filename)}) from None
+        result = await run_in_threadpool(_import_file, view, f.name, source)
     log.info("%s: %s imported, %s updated, %s rejected", source, result["imported"], result["updated"],
              result["rejected"])
     return result
 
 
 def _import_file(view: views.CampaignView, path: str, source: str) -> dict:
-    hook = thread_hook()
+    hook = _hook(view)
     region = view.campaign.leads.default_region if view.campaign.leads else None
-    header, records = lead_import.csv_records(path)
-    # One process: a web worker should not start a validation pool (the CLI does, for big files).
-    report = hook.import_lead_records(_stored_id(hook, view), source, header, records, region,
-                                      clock.now(), workers=1)
+    try:  # one process: a web worker should not start a validation pool (the CLI does, for big files)
+        report = hook.import_leads_csv(_stored_id(hook, view), path, region, clock.now(), workers=1,
+                                       source=source)
+    except LeadFileError as e:  # a file-level problem: the stored report says what and where
+        raise HTTPException(422, {"message": "the file cannot be imported",
+                                  **(_report(hook, e.report) if e.report else {}), "error": str(e)}) from None
     return _report(hook, report)
 
 
 @router.get("/campaigns/{name}/imports/{report_id}", summary="An import's report and rejected rows")
-def import_report(name: str, report_id: int, hook: Store, user: GetUserDep):
-    view = _campaign(hook, name, user)
+def import_report(name: str, report_id: int, user: GetUserDep):
+    view = _campaign(None, name, user)
+    hook = _hook(view)
     report = hook.page_import_report(view.store_id, report_id) if view.store_id else None
     if report is None:
         raise HTTPException(404, f"no import {report_id} in campaign {name!r}")
@@ -192,9 +222,9 @@ def import_report(name: str, report_id: int, hook: Store, user: GetUserDep):
 
 # -- calls -----------------------------------------------------------------------------------
 @router.get("/campaigns/{name}/calls", summary="Calls (attempts), newest first (keyset paging)")
-def list_calls(name: str, hook: Store, user: GetUserDep,
+def list_calls(name: str, user: GetUserDep,
                lead_id: Annotated[int | None, Query(ge=1)] = None,
                before: Annotated[int | None, Query(ge=1)] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50):
-    view = _campaign(hook, name, user)
-    return views.calls_page(hook, view, before=before, limit=limit, lead_id=lead_id)
+    view = _campaign(None, name, user)
+    return views.calls_page(_hook(view), view, before=before, limit=limit, lead_id=lead_id)

@@ -1,6 +1,9 @@
 """Checking the assistant's post-call variables against the campaign's declared types (pure)."""
 from __future__ import annotations
 
+import json
+import math
+
 _CHECKS = {
     "boolean": lambda v: isinstance(v, bool),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
@@ -34,3 +37,43 @@ def json_type(value) -> str:
         if ok(value):
             return kind
     return "null" if value is None else type(value).__name__
+
+
+class _NotFinite:
+    """Stands in for NaN/Infinity (and numbers too large for a float) while parsing, so the
+    refusal can name the field it was in."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _parse_float(text: str):
+    value = float(text)
+    return value if math.isfinite(value) else _NotFinite(text)
+
+
+def parse(body: bytes):
+    """JSON as RFC 8259 has it: NaN, Infinity and -Infinity (which Python's json accepts) and
+    numbers beyond a float stay _NotFinite markers for `refused` to report. ValueError if not JSON."""
+    return json.loads(body, parse_constant=_NotFinite, parse_float=_parse_float)
+
+
+def refused(value, path: str = "") -> list[str]:
+    """Problems no store can keep, each naming its field: non-finite numbers and NUL characters
+    (PostgreSQL's jsonb cannot hold \\u0000), in keys or values, at any depth."""
+    problems = []
+    if isinstance(value, _NotFinite):
+        problems.append(f"{path or 'body'}: {value.text} is not allowed (numbers must be finite)")
+    elif isinstance(value, str) and "\x00" in value:
+        problems.append(f"{path or 'body'}: contains a NUL character (\\u0000), which is not allowed")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            field = f"{path}.{key}" if path else key
+            if "\x00" in key:
+                field = f"{path}[{json.dumps(key)}]" if path else json.dumps(key)
+                problems.append(f"{field}: the name contains a NUL character (\\u0000), which is not allowed")
+            problems += refused(item, field)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            problems += refused(item, f"{path}[{i}]")
+    return problems

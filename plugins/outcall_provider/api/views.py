@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from outcall_provider import campaign_files
 from outcall_provider.rules.campaign import Campaign, CampaignFileError, parse_campaign_dict
-from outcall_provider.rules.phone import InvalidPhone, normalize_phone
+from outcall_provider.rules.phone import InvalidPhone, mask_phones_in_text, normalize_phone
 
 LEAD_STATUSES = ("created", "scheduled", "processing", "rescheduled", "completed", "max_retries")
 _LEAD_ID = re.compile(r"#?(\d{1,18})")
@@ -27,35 +27,57 @@ class CampaignView:
     campaign: Campaign
     store_id: int | None
     store_status: str
+    db_conn_id: str = "outcall_db"  # the store that keeps this campaign's leads and calls
+    store_error: str | None = None  # why its store could not be read, phone numbers masked
 
     @property
     def dag_id(self) -> str:
         return f"campaign_{self.name}"
 
 
-def campaigns(hook) -> list[CampaignView]:
-    """Campaign files plus campaigns only the store knows (a file since removed)."""
-    stored = hook.page_campaign_ids()
-    found: dict[str, CampaignView] = {}
+def _stores(hooks) -> Callable[[str], Any]:
+    """`hooks`: a function conn_id -> CampaignHook, or one hook used for every store (bench)."""
+    return hooks if callable(hooks) else (lambda conn_id: hooks)
+
+
+def campaigns(hooks) -> list[CampaignView]:
+    """Campaign files, each with its row in its own store, plus campaigns only a store knows
+    (a file since removed). `hooks` as in _stores."""
+    hook_for = _stores(hooks)
+    files = []
     for path in campaign_files.campaign_paths():
         try:
-            campaign = campaign_files.load_campaign(path)
+            files.append(campaign_files.load_campaign(path))
         except CampaignFileError:
             continue  # an invalid file shows as a DAG import error in Airflow, not here
-        row = stored.get(campaign.name, {})
-        found[campaign.name] = CampaignView(campaign.name, campaign, row.get("id"), row.get("status", "draft"))
-    for name, row in stored.items():
-        if name not in found:
+    conn_ids = list(dict.fromkeys(["outcall_db", *(c.db_conn_id for c in files)]))
+    stored: dict[str, dict] = {}
+    errors: dict[str, str] = {}
+    for conn_id in conn_ids:
+        try:
+            stored[conn_id] = hook_for(conn_id).page_campaign_ids()
+        except Exception as e:  # one unreachable store must not hide the others' campaigns
+            errors[conn_id] = mask_phones_in_text(f"store {conn_id!r} cannot be read: {e}".strip())
+            stored[conn_id] = {}
+    found: dict[str, CampaignView] = {}
+    for campaign in files:
+        row = stored[campaign.db_conn_id].get(campaign.name, {})
+        found[campaign.name] = CampaignView(campaign.name, campaign, row.get("id"), row.get("status", "draft"),
+                                            campaign.db_conn_id, errors.get(campaign.db_conn_id))
+    for conn_id in conn_ids:
+        for name, row in stored[conn_id].items():
+            if name in found:
+                continue
             try:
                 campaign = parse_campaign_dict(row["spec"], f"store:{name}")
             except CampaignFileError:
                 continue
-            found[name] = CampaignView(name, campaign, row["id"], row["status"])
+            found[name] = CampaignView(name, campaign, row["id"], row["status"], conn_id)
     return sorted(found.values(), key=lambda c: c.name)
 
 
-def campaign_by_name(hook, name: str) -> CampaignView | None:
-    return next((c for c in campaigns(hook) if c.name == name), None)
+def campaign_by_name(hooks, name: str) -> CampaignView | None:
+    return next((c for c in campaigns(hooks) if c.name == name), None)
 
 
 def page_status(store_status: str, dag: dict | None) -> str:
@@ -86,6 +108,7 @@ def campaign_summary(hook, view: CampaignView, now: datetime, dag: dict | None) 
         "window_closes_at": window.closes_at(now),
         "leads": 0, "leads_by_status": {s: 0 for s in LEAD_STATUSES}, "goal_met": 0,
         "conversion": None, "calls_today": 0, "cost": 0, "cost_unit": None,
+        "db_conn_id": view.db_conn_id, "store_error": view.store_error,
     }
     if view.store_id is not None:
         row.update(hook.page_campaign_summary(view.store_id, _day_start(now, c.assistant.timezone)))
@@ -93,8 +116,13 @@ def campaign_summary(hook, view: CampaignView, now: datetime, dag: dict | None) 
     return row
 
 
-def campaign_list(hook, now: datetime, dag_states: dict[str, dict]) -> list[dict[str, Any]]:
-    return [campaign_summary(hook, v, now, dag_states.get(v.dag_id)) for v in campaigns(hook)]
+def campaign_list(hooks, now: datetime, dag_states: dict[str, dict],
+                  views: list[CampaignView] | None = None) -> list[dict[str, Any]]:
+    """Summaries of `views` (default: every campaign), each read from its own store."""
+    hook_for = _stores(hooks)
+    return [campaign_summary(hook_for(v.db_conn_id) if v.store_id is not None else None,  # no store row: none read
+                             v, now, dag_states.get(v.dag_id))
+            for v in (campaigns(hooks) if views is None else views)]
 
 
 def campaign_detail(hook, view: CampaignView, now: datetime, dag: dict | None) -> dict[str, Any]:

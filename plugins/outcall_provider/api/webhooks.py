@@ -4,7 +4,12 @@
   keyed by the Auth Token of the Twilio connection, over the URL Twilio called + the form).
 - POST /assistant/results: the assistant's post-call variables, signed with
   X-Outcall-Signature: sha256=<hex HMAC-SHA256 of the raw body>, keyed by the password of the
-  `outcall_assistant` connection.
+  `outcall_assistant` connection. Reports of one call merge until its attempt is judged; later
+  ones are kept apart on the attempt. The answer says which (`used`, `arrived_after_judging`).
+
+Each call lives in the store of its campaign (`connections.db_conn_id`). A callback URL may name
+it (`?db_conn_id=...`, one of the campaign files' stores); without it the stores of every
+campaign file are searched.
 
 A request that fails its check changes nothing and learns nothing (403, same body either way).
 """
@@ -13,7 +18,6 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import hmac
-import json
 import logging
 import re
 from urllib.parse import parse_qsl
@@ -25,9 +29,9 @@ from twilio.request_validator import RequestValidator
 
 from outcall_provider import campaign_files, clock
 from outcall_provider.api import airflow_access, variables
-from outcall_provider.api.store import thread_hook
+from outcall_provider.api.store import store_conn_ids, thread_hook
 from outcall_provider.rules.campaign import CampaignFileError
-from outcall_provider.rules.phone import mask_phone
+from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -103,11 +107,22 @@ async def twilio_status(request: Request):
         raise _refuse("twilio status body is not UTF-8") from None
     if not RequestValidator(token).validate(_public_url(request, conn), params, signature):
         raise _refuse("bad X-Twilio-Signature")
-    await run_in_threadpool(_apply_status, params)
+    stores = await run_in_threadpool(_stores_to_search, request.query_params.get("db_conn_id"))
+    await run_in_threadpool(_apply_status, params, stores)
     return Response(status_code=204)
 
 
-def _apply_status(params: dict) -> None:
+def _stores_to_search(named: str | None) -> list[str]:
+    """The store a callback names, if it is one a campaign file uses; else every such store.
+    A name no campaign uses is not connected to (it could be any Airflow connection)."""
+    known = store_conn_ids()
+    if named and named not in known:
+        log.warning("webhook names store %r, which no campaign file uses: searching every store",
+                    mask_phones_in_text(named))
+    return [named] if named in known else known
+
+
+def _apply_status(params: dict, stores: list[str]) -> None:
     sid, call_status = params.get("CallSid", ""), params.get("CallStatus", "")
     try:
         sequence = int(params.get("SequenceNumber", ""))
@@ -123,11 +138,12 @@ def _apply_status(params: dict) -> None:
             ended_at = email.utils.parsedate_to_datetime(params["Timestamp"])
         except (KeyError, TypeError, ValueError):
             ended_at = clock.now()
-    applied = thread_hook().webhook_call_status(
+    # A SID is in one store only: the others change nothing.
+    applied_in, _ = _first_in_stores(stores, lambda hook: hook.webhook_call_status(
         sid, sequence, call_status, params.get("AnsweredBy") or None,
-        int(duration) if duration and duration.isdigit() else None, ended_at)
+        int(duration) if duration and duration.isdigit() else None, ended_at))
     log.info("call %s to %s: %s (#%s) %s", sid, mask_phone(params.get("To", "")), call_status, sequence,
-             "applied" if applied else "ignored (repeat, late or unknown call)")
+             f"applied in store {applied_in}" if applied_in else "ignored (repeat, late or unknown call)")
 
 
 def _assistant_secret() -> bytes | None:
@@ -149,26 +165,61 @@ async def assistant_results(request: Request):
     if not hmac.compare_digest(header.encode(), expected.encode()):
         raise _refuse("bad X-Outcall-Signature")
     try:
-        payload = json.loads(body)
+        payload = variables.parse(body)
     except ValueError:
         raise HTTPException(400, "the body is not JSON") from None
+    problems = variables.refused(payload)
+    if problems:  # NaN/Infinity and NUL: no JSON consumer nor PostgreSQL can keep them
+        raise HTTPException(422, {"message": "the body has values that cannot be stored", "problems": problems})
     if (not isinstance(payload, dict) or not isinstance(payload.get("call_sid"), str)
             or not _CALL_SID.fullmatch(payload["call_sid"]) or not isinstance(payload.get("variables"), dict)):
         raise HTTPException(400, 'expected {"call_sid": "CA…", "variables": {…}}')
-    return await run_in_threadpool(_store_variables, payload["call_sid"], payload["variables"])
+    stores = await run_in_threadpool(_stores_to_search, request.query_params.get("db_conn_id"))
+    return await run_in_threadpool(_store_variables, payload["call_sid"], payload["variables"], stores)
 
 
-def _store_variables(call_sid: str, values: dict) -> JSONResponse:
-    hook = thread_hook()
-    call = hook.webhook_call_campaign(call_sid)
+def _first_in_stores(stores: list[str], ask):
+    """(conn_id, answer) of the first store where ask(hook) answers something, else (None, None).
+    A store that fails is skipped (it may not hold this call); if the answer may be in it, 503,
+    so that the sender tries again rather than the request being lost."""
+    failed = []
+    for conn_id in stores:
+        try:
+            answer = ask(thread_hook(conn_id))
+        except Exception as e:
+            log.warning("campaign store %s cannot be read: %s", conn_id, mask_phones_in_text(str(e)))
+            failed.append(conn_id)
+            continue
+        if answer:
+            return conn_id, answer
+    if failed:
+        raise HTTPException(503, f"campaign store {', '.join(failed)} unavailable; try again later")
+    return None, None
+
+
+def _store_variables(call_sid: str, values: dict, stores: list[str]) -> JSONResponse:
+    conn_id, call = _first_in_stores(stores, lambda hook: hook.webhook_call_campaign(call_sid))
     # Results may come before the dialer has saved the call's SID (it crashed in between): they
-    # are kept by SID and checked for plain JSON types only; the campaign's types apply once known.
+    # are kept by SID in every store it may belong to, checked for plain JSON types only; the
+    # campaign's types apply once known.
     declared = call["post_call_variables"] or {} if call else None
     problems = variables.check(values, declared)
     if problems:
         raise HTTPException(422, {"message": "variables do not match the campaign", "problems": problems})
-    hook.set_call_variables(call_sid, values, clock.now())
-    log.info("call %s: post-call variables received (%s)%s", call_sid, ", ".join(sorted(values)),
-             "" if call else "; no attempt has this call SID yet")
-    return JSONResponse({"call_sid": call_sid, "stored": True, "call_known": call is not None},
-                        status_code=200 if call else 202)
+    now = clock.now()
+    kept = {thread_hook(c).set_call_variables(call_sid, values, now) for c in ([conn_id] if call else stores)}
+    kept_as = kept.pop() if len(kept) == 1 else "used"
+    names = mask_phones_in_text(", ".join(sorted(values)))
+    body = {"call_sid": call_sid, "stored": kept_as != "empty", "call_known": call is not None,
+            "used": kept_as in ("used", "early"), "arrived_after_judging": kept_as == "late"}
+    if kept_as == "empty":
+        body["note"] = "every value is null: nothing is received yet, the call still waits for its variables"
+        log.info("call %s: post-call report with no values (%s): not counted as received", call_sid, names)
+    elif kept_as == "late":
+        body["note"] = "the call was judged before these values arrived: they are kept on it, not judged on"
+        log.warning("call %s: post-call variables (%s) arrived after the call was judged (store %s)",
+                    call_sid, names, conn_id)
+    else:
+        log.info("call %s: post-call variables received (%s)%s", call_sid, names,
+                 f" (store {conn_id})" if call else "; no attempt has this call SID yet")
+    return JSONResponse(body, status_code=200 if call else 202)
