@@ -9,6 +9,7 @@ import pytest
 from outcall_provider import sql
 from outcall_provider.campaign_files import load_campaign
 from outcall_provider.hooks.campaign import CampaignHook
+from outcall_provider.hooks.campaign import Written
 from outcall_provider.rules.outcome import CallResult, LeadProgress, decide
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,8 +70,8 @@ def test_only_due_leads_are_claimed(hook, cid):
 def test_an_attempt_is_recorded_once(hook, cid):
     lead = hook.claim_due_leads(cid, NOW, 1)[0]
     first = hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW)
-    assert first is not None
-    assert hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW) is None
+    assert first.written is Written.NEW and first.attempt_id is not None
+    assert hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW).written is not Written.NEW
     with hook.db.cursor() as cur:
         cur.execute("select status from outcall_leads where id = %s", (lead["id"],))
         assert cur.fetchone()[0] == "processing"
@@ -78,7 +79,7 @@ def test_an_attempt_is_recorded_once(hook, cid):
 
 
 def _dial_and_judge(hook, campaign, cid, lead, result, now):
-    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, now)
+    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, now).attempt_id
     hook.set_attempt_sid(attempt, f"CA{attempt:032d}")
     hook.update_attempt_call(attempt, result.status, answered_by=result.answered_by, ended_at=now)
     progress = LeadProgress(lead["round"], lead["contact_index"], lead["contact_count"])
@@ -116,7 +117,7 @@ def test_set_back_to_created_calls_again_from_round_one(hook, campaign, cid):
     assert hook.set_lead_status(cid, lead["id"], "created", NOW) == {"id": lead["id"], "status": "created"}
     again = [r for r in hook.claim_due_leads(cid, NOW, 10) if r["id"] == lead["id"]][0]
     assert (again["cycle"], again["round"], again["contact_index"]) == (2, 1, 0)
-    assert hook.record_attempt(cid, again, again["phone_number"], FROM, NOW) is not None
+    assert hook.record_attempt(cid, again, again["phone_number"], FROM, NOW).written is Written.NEW
 
 
 def test_set_completed_stops_calling(hook, cid):
@@ -139,7 +140,7 @@ def test_a_lead_is_found_by_id_before_external_id(hook, cid):
 
 def test_completing_a_lead_in_flight_keeps_it_completed(hook, campaign, cid):
     lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r["external_id"] == "crm-4")
-    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW)
+    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW).attempt_id
     hook.set_lead_status(cid, lead["id"], "completed", NOW)  # while the call is still ringing
     outcome = decide(campaign.retry, LeadProgress(1, 0, lead["contact_count"]), CallResult("busy", ended_at=NOW), NOW)
     assert hook.apply_outcome(attempt, lead["cycle"], outcome, NOW)  # the attempt keeps its result
@@ -155,3 +156,35 @@ def test_preview_groups_leads_by_reason(hook, cid):
     assert groups["due"]["leads"] == 9 and len(groups["due"]["sample"]) == 3
     assert groups["completed"]["leads"] == 1
     assert {g["reason"] for g in hook.preview(cid, NOW - timedelta(minutes=1))} == {"waiting", "completed"}
+
+
+def test_a_final_call_status_is_never_moved_back(hook, cid):
+    """Point 8: a poll that started before the call ended may answer after a callback."""
+    lead = hook.claim_due_leads(cid, NOW, 1)[0]
+    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW).attempt_id
+    hook.set_attempt_sid(attempt, f"CA{attempt:032d}")
+    hook.update_attempt_call(attempt, "completed", answered_by="machine_start", duration_s=20, ended_at=NOW)
+    hook.update_attempt_call(attempt, "ringing")
+    with hook.db.cursor() as cur:
+        cur.execute("select call_status, answered_by from outcall_attempts where id = %s", (attempt,))
+        assert cur.fetchone() == ("completed", "machine_start")
+    hook.db.commit()
+
+
+def test_store_sessions_run_in_utc_whatever_the_servers_time_zone(hook, pg_url):
+    """Point 2: times read back from a store whose server runs in Asia/Tokyo are UTC."""
+    import psycopg
+
+    from outcall_provider.hooks.campaign import CampaignHook
+
+    with psycopg.connect(f"{pg_url}/outcall", autocommit=True) as admin:
+        admin.execute("alter database outcall set timezone to 'Asia/Tokyo'")
+    try:
+        store = CampaignHook()
+        with store.db.cursor() as cur:
+            cur.execute("select now()")
+            assert cur.fetchone()[0].utcoffset() == timedelta(0)
+        store.close()
+    finally:
+        with psycopg.connect(f"{pg_url}/outcall", autocommit=True) as admin:
+            admin.execute("alter database outcall reset timezone")

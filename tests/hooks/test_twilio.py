@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from outcall_provider.hooks.twilio import CallNotPlaced, TwilioHook
+from outcall_provider.hooks.twilio import CallNotPlaced, TwilioAccountError, TwilioHook
 
 
 @pytest.fixture
@@ -67,3 +67,74 @@ def test_an_invalid_number_is_refused_for_good(twilio):
     with pytest.raises(CallNotPlaced) as error:
         connect().place_call("+19005550100", "+14155550100", voice_url="https://a.example.com/v")
     assert error.value.code == 13224
+
+
+def test_status_callbacks_name_the_campaigns_store(twilio):
+    """Point 11: the webhook writes to the store of the campaign the call belongs to."""
+    sb, connect = twilio
+    hook = connect(callback_base_url="https://airflow.example.com")
+    sid = hook.place_call("+14155550126", "+14155550100", voice_url="https://a.example.com/v",
+                          store_conn_id="outcall_db_eu")
+    assert sb.call(sid)["params"]["StatusCallback"] == \
+        "https://airflow.example.com/outcall/webhooks/twilio/status?db_conn_id=outcall_db_eu"
+
+
+@pytest.mark.parametrize("to, code", [("+19075550100", 21214), ("+18085550100", 21217),
+                                      ("+14065550100", 13223), ("+19005550100", 13224)])
+def test_number_codes_blame_the_number(twilio, to, code):
+    """Point 3: only number-specific codes say the number is bad."""
+    _, connect = twilio
+    with pytest.raises(CallNotPlaced) as error:
+        connect().place_call(to, "+14155550100", voice_url="https://a.example.com/v")
+    assert error.value.code == code
+
+
+@pytest.mark.parametrize("to, from_, url, code", [
+    ("+14155550127", "+14155550199", "https://a.example.com/v", 21210),   # caller ID not owned
+    ("+14155550127", "+14155550100", "ftp://a.example.com/v", 21205),     # bad URL
+    ("+447700900123", "+14155550100", "https://a.example.com/v", 21215),  # geo permission
+])
+def test_account_codes_never_blame_the_number(twilio, to, from_, url, code):
+    """Point 3: 21210, 21205, 21215 are problems of the account or campaign, not of a number."""
+    sb, connect = twilio
+    with pytest.raises(TwilioAccountError) as error:
+        connect().place_call(to, from_, voice_url=url)
+    assert error.value.code == code
+    assert sb.calls() == []
+
+
+def test_bad_credentials_are_an_account_problem(twilio, monkeypatch):
+    sb, _ = twilio
+    monkeypatch.setenv("AIRFLOW_CONN_TWILIO_BAD", json.dumps({
+        "conn_type": "twilio", "login": sb.config.account_sid, "password": "wrong", "extra": {"base_url": sb.url}}))
+    with pytest.raises(TwilioAccountError, match="20003.*Auth Token"):
+        TwilioHook("twilio_bad").place_call("+14155550128", "+14155550100", voice_url="https://a.example.com/v")
+
+
+def test_times_sent_to_twilio_are_utc(twilio):
+    """Point 2: twilio-python writes a datetime with a literal Z without converting it; a
+    filter in another zone must still mean the same instant."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    sb, connect = twilio
+    hook = connect()
+    sid = hook.place_call("+14155550129", "+14155550100", voice_url="https://a.example.com/v")
+    tokyo = (datetime.now(timezone.utc) - timedelta(seconds=30)).astimezone(ZoneInfo("Asia/Tokyo"))
+    deadline = datetime.now(timezone.utc) + timedelta(seconds=10)
+    while sb.call(sid)["started_at"] is None and datetime.now(timezone.utc) < deadline:
+        pass
+    assert [c.sid for c in hook.list_calls(from_="+14155550100", start_time_after=tokyo)] == [sid]
+    assert [c.sid for c in hook.calls_created_since("+14155550129", "+14155550100", tokyo)] == [sid]
+    later = datetime.now(timezone.utc).astimezone(ZoneInfo("America/Los_Angeles")) + timedelta(seconds=30)
+    assert hook.calls_created_since("+14155550129", "+14155550100", later) == []
+
+
+def test_429_retries_take_a_pacing_slot_each(twilio):
+    """Point 12: a retry after 429 is a send like any other: it waits for its CPS slot."""
+    sb, connect = twilio
+    sb.set_faults(status_429=2, endpoint="calls.create")
+    tries = []
+    sid = connect().place_call("+14155550130", "+14155550100", voice_url="https://a.example.com/v",
+                               before_each_try=lambda: tries.append(1))
+    assert len(tries) == 3 and [c["sid"] for c in sb.calls()] == [sid]

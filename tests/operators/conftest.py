@@ -59,11 +59,11 @@ def campaign_spec(**retry) -> dict:
 def make_engine(hook, sandbox, tmp_path):
     """engine(csv_text, **retry) → a CallEngine over a fresh campaign with those leads."""
     from outcall_provider.hooks.twilio import TwilioHook
-    from outcall_provider.operators.calls import CallEngine
+    from outcall_provider.operators.calls import ORPHAN_GRACE, CallEngine
 
     engines = []
 
-    def make(csv_text: str, clock=None, **retry):
+    def make(csv_text: str, clock=None, orphan_grace=None, **retry):
         campaign = parse_campaign_dict(campaign_spec(**retry), str(tmp_path / "example.yaml"))
         now = datetime.now(timezone.utc)
         cid = hook.upsert_campaign(campaign, now)
@@ -72,7 +72,7 @@ def make_engine(hook, sandbox, tmp_path):
         hook.import_leads_csv(cid, path, "US", now - timedelta(seconds=1))
         engine = CallEngine(hook, TwilioHook(), campaign, cid, clock=clock or OffsetClock(),
                             poll_interval=0.05, variables_grace=timedelta(seconds=2),
-                            orphan_grace=timedelta(0))
+                            orphan_grace=orphan_grace or ORPHAN_GRACE, price_recheck=timedelta(seconds=1))
         engines.append(engine)
         return engine
 

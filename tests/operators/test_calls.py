@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import time
+import time
+from datetime import time as clock_time
+from decimal import Decimal
 
 import pytest
 
@@ -16,6 +18,17 @@ def dial_due(engine):
     return engine.dial(leads)
 
 
+def settle_prices(engine, hook, external_ids, timeout: float = 30.0):
+    def priced():
+        return all(a["price"] is not None for x in external_ids for a in attempts(hook, x))
+
+    deadline = time.time() + timeout
+    while not priced() and time.time() < deadline:
+        engine.reconcile()
+        time.sleep(0.2)
+    assert priced(), "prices did not arrive"
+
+
 def terminal_or_waiting(hook, external_id):
     return lambda: lead_row(hook, external_id)["status"] in ("completed", "max_retries", "rescheduled")
 
@@ -26,6 +39,7 @@ def test_person_answers_and_goal_is_met(hook, make_engine, sandbox):
     settle(engine, terminal_or_waiting(hook, "a"))
     lead = lead_row(hook, "a")
     assert (lead["status"], lead["goal_met"], lead["last_outcome"]) == ("completed", True, "goal_met")
+    settle_prices(engine, hook, ["a"])  # Twilio fills the price in a few seconds after the end
     (attempt,) = attempts(hook, "a")
     assert attempt["call_status"] == "completed" and attempt["answered_by"] == "human"
     assert attempt["duration_s"] > 0 and attempt["price"] < 0
@@ -164,12 +178,228 @@ def test_lost_answer_after_create_is_found_by_listing_not_by_dialing_again(hook,
     assert lead_row(hook, "m")["status"] == "completed"
 
 
-def test_5xx_without_a_call_dials_again_once(hook, make_engine, sandbox):
+def test_a_lost_answer_is_never_followed_by_a_second_create(hook, make_engine, sandbox):
+    """Point 1: a 5xx (here: no call was made) leaves the attempt unresolved; the lead is made
+    due again only after the orphan grace, and then dialed once."""
     engine = make_engine(HEADER + "+14155550131,,n,Nuno\n")
     sandbox.set_faults(status_500=1, endpoint="calls.create")
+    report = dial_due(engine)
+    assert (report.placed, report.unresolved) == (0, 1)
+    assert sandbox.stats()["requests"]["calls.create"] == 1  # no second create in the same breath
+    for minutes in (0, 4, 5):  # 0, 4, 9 minutes on: still looked for, never dialed again
+        engine.clock.advance(minutes)
+        assert engine.reconcile().orphans_waiting == 1
+        assert dial_due(engine).placed == 0
+        assert lead_row(hook, "n")["status"] == "processing"
+    engine.clock.advance(2)  # past ORPHAN_GRACE (10 minutes): no call exists, the lead is due again
+    assert engine.reconcile().orphans_not_placed == 1
     assert dial_due(engine).placed == 1
-    assert len(sandbox.calls()) == 1
-    assert sandbox.stats()["responses"]["calls.create 500"] == 1
+    assert len(sandbox.calls()) == 1 and sandbox.stats()["requests"]["calls.create"] == 2
+
+
+def fill_cps_queue(sandbox, seconds: float) -> None:
+    """Calls from another caller ID of the account, so that the next call waits in the queue."""
+    for i in range(int(seconds * 50)):  # the fixture's sandbox runs at 50 CPS
+        sandbox.create_call(To=f"+1415555{4000 + i % 1000:04d}", From="+14155550100",
+                            Url="https://assistant.example.com/voice")
+
+
+@pytest.mark.parametrize("fault", [{"status_500": 1}, {"timeout": 1, "timeout_seconds": 2}])
+def test_a_queued_call_whose_answer_was_lost_is_found_not_dialed_again(hook, make_engine, sandbox, fault):
+    """Point 1: a call still waiting in Twilio's CPS queue has no start_time; it is found by
+    date_created (the dialer's look right after the lost answer), not by StartTime."""
+    engine = make_engine(HEADER + "+14155550134,,q,Quim\n")
+    fill_cps_queue(sandbox, 4)
+    sandbox.set_faults(after_create=True, **fault)
+    assert dial_due(engine).placed == 1
+    call = next(c for c in sandbox.calls() if c["to"] == "+14155550134")
+    assert call["status"] == "queued" and call["started_at"] is None  # Twilio as it really behaves
+    assert attempts(hook, "q")[0]["call_sid"] == call["sid"]
+    time.sleep(1.5)  # a hung create has been answered (dropped) by now
+    assert len([c for c in sandbox.calls() if c["to"] == "+14155550134"]) == 1
+
+
+def test_an_orphan_queued_call_is_bound_by_reconciliation(hook, make_engine, sandbox):
+    """Point 1: the dialer's own look fails too (the list answers 500); reconciliation binds
+    the queued call later, by date_created, and nothing is dialed twice."""
+    engine = make_engine(HEADER + "+14155550135,,r,Rita\n")
+    fill_cps_queue(sandbox, 4)
+    sandbox.set_faults(status_500=1, endpoint="calls.list", rates={"create_500_after_create": 1.0})
+    report = dial_due(engine)
+    assert (report.placed, report.unresolved) == (0, 1)
+    sandbox.set_faults()
+    assert engine.reconcile().orphans_bound == 1
+    (attempt,) = attempts(hook, "r")
+    (call,) = [c for c in sandbox.calls() if c["to"] == "+14155550135"]
+    assert attempt["call_sid"] == call["sid"]
+    settle(engine, terminal_or_waiting(hook, "r"), timeout=30)
+    assert lead_row(hook, "r")["status"] == "completed"
+    assert len([c for c in sandbox.calls() if c["to"] == "+14155550135"]) == 1
+
+
+def test_an_account_problem_stops_the_dialer_and_blames_no_number(hook, make_engine, sandbox):
+    """Point 3: a caller ID the account does not own (21210) places zero calls, marks zero
+    numbers invalid, leaves every lead as it was and fails with the code and the fix."""
+    from outcall_provider.hooks.twilio import TwilioAccountError
+
+    engine = make_engine(HEADER + "+14155550136,,s1,S\n+14155550137,,s2,S\n+14155550138,,s3,S\n")
+    engine.campaign = dataclasses.replace(
+        engine.campaign, assistant=dataclasses.replace(engine.campaign.assistant, phone_number="+14155550199"))
+    with pytest.raises(TwilioAccountError, match=r"21210.*assistant.phone_number"):
+        dial_due(engine)
+    assert sandbox.calls() == []
+    assert [lead_row(hook, f"s{i}")["status"] for i in (1, 2, 3)] == ["created"] * 3
+    with hook.db.cursor() as cur:
+        cur.execute("select count(*) from outcall_leads where phone_invalid_reason is not null")
+        assert cur.fetchone()[0] == 0
+        cur.execute("select count(*) from outcall_attempts")
+        assert cur.fetchone()[0] == 0
+    hook.db.commit()
+
+
+def test_set_status_created_clears_a_wrong_invalid_mark(hook, make_engine, sandbox):
+    """Point 3: a contact the old rule marked invalid for an account code is dialable again
+    once a person sets its lead back to created."""
+    engine = make_engine(HEADER + "+14155550139,,t,Tina\n")
+    lead_id = lead_row(hook, "t")["id"]
+    hook.mark_contact_invalid(lead_id, 0, "invalid number (Twilio 21210)")
+    hook.set_lead_status(engine.campaign_id, lead_id, "created", engine.clock())
+    assert dial_due(engine).placed == 1
+    assert [c["to"] for c in sandbox.calls()] == ["+14155550139"]
+
+
+def test_completed_while_in_a_dialers_queue_is_never_called(hook, make_engine, sandbox):
+    """Point 4: the person's `completed` wins over a dialer that claimed the lead before."""
+    engine = make_engine(HEADER + "+14155550140,,u1,U\n+14155550141,,u2,U\n")
+    leads = engine.store.claim_due_leads(engine.campaign_id, engine.clock(), 10)
+    hook.set_lead_status(engine.campaign_id, lead_row(hook, "u1")["id"], "completed", engine.clock())
+    report = engine.dial(leads)
+    assert (report.placed, report.changed_by_person) == (1, 1)
+    assert [c["to"] for c in sandbox.calls()] == ["+14155550141"]
+    assert lead_row(hook, "u1")["status"] == "completed" and attempts(hook, "u1") == []
+
+
+def test_completed_while_processing_before_the_create_is_never_called(hook, make_engine, sandbox, pg_url):
+    """Point 4: the lead is `processing` (its attempt written) and the dialer waits for a CPS
+    slot when the person completes it: no call is placed after the change."""
+    import threading
+
+    import psycopg
+
+    from outcall_provider.hooks.campaign import CampaignHook
+
+    engine = make_engine(HEADER + "+14155550142,,v,Vera\n")
+    leads = engine.store.claim_due_leads(engine.campaign_id, engine.clock(), 10)
+    engine.twilio.warm_up()
+    person = CampaignHook()  # the person's own connection (the dialer's is busy in its thread)
+    with psycopg.connect(f"{pg_url}/outcall") as blocker:
+        blocker.execute("lock table outcall_pacing in access exclusive mode")  # the dialer waits in pace()
+        dialer = threading.Thread(target=lambda: engine.dial(leads))
+        dialer.start()
+        deadline = time.time() + 10
+        while lead_row(person, "v")["status"] != "processing" and time.time() < deadline:
+            time.sleep(0.02)
+        assert lead_row(person, "v")["status"] == "processing"
+        person.set_lead_status(engine.campaign_id, lead_row(person, "v")["id"], "completed", engine.clock())
+    dialer.join(30)
+    assert sandbox.calls() == []
+    assert lead_row(person, "v")["status"] == "completed" and attempts(person, "v") == []
+    person.close()
+
+
+def test_created_while_a_call_is_in_flight_is_refused(hook, make_engine, sandbox):
+    """Point 4: `created` during a call would start a second call to the same person."""
+    from outcall_provider.hooks.campaign import LeadBusy
+
+    engine = make_engine(HEADER + "+14155550143,,w,Wal\n")
+    dial_due(engine)
+    with pytest.raises(LeadBusy, match="call in flight"):
+        hook.set_lead_status(engine.campaign_id, lead_row(hook, "w")["id"], "created", engine.clock())
+    assert dial_due(engine).placed == 0
+    settle(engine, terminal_or_waiting(hook, "w"))
+    hook.set_lead_status(engine.campaign_id, lead_row(hook, "w")["id"], "created", engine.clock())
+    assert dial_due(engine).placed == 1
+    assert len(sandbox.calls()) == 2
+
+
+def reimport(hook, engine, tmp_path, csv_text):
+    path = tmp_path / "reimport.csv"
+    path.write_text(csv_text)
+    hook.import_leads_csv(engine.campaign_id, path, "US", engine.clock())
+
+
+def test_a_reimport_removing_the_next_contact_never_dials_the_primary_instead(hook, make_engine, sandbox, tmp_path):
+    """Point 5: the lead was to dial its secondary next; a re-import removed it: the round ends."""
+    engine = make_engine(HEADER + "+14155553144,+14155550144,x,Xavi\n")
+    dial_due(engine)
+    settle(engine, lambda: lead_row(hook, "x")["contact_index"] == 1)
+    reimport(hook, engine, tmp_path, HEADER + "+14155553144,,x,Xavi\n")
+    dial_due(engine)
+    lead = lead_row(hook, "x")
+    assert (lead["status"], lead["round"], lead["contact_index"]) == ("rescheduled", 2, 0)
+    assert [c["to"] for c in sandbox.calls()] == ["+14155553144"]
+
+
+def test_a_reimport_removing_the_contact_in_flight_never_stops_reconciliation(hook, make_engine, sandbox, tmp_path):
+    """Point 5: the call to a secondary is in flight when a re-import removes it; judging it
+    moves the lead to its next round, and the other leads are judged too."""
+    engine = make_engine(HEADER + "+14155553145,+14155553146,y,Yara\n+14155550147,,z,Zeca\n")
+    dial_due(engine)
+    settle(engine, lambda: lead_row(hook, "y")["contact_index"] == 1)
+    dial_due(engine)  # the secondary is dialed
+    reimport(hook, engine, tmp_path, HEADER + "+14155553145,,y,Yara\n+14155550147,,z,Zeca\n")
+    settle(engine, lambda: lead_row(hook, "y")["status"] == "rescheduled"
+           and lead_row(hook, "z")["status"] != "processing")
+    lead = lead_row(hook, "y")
+    assert (lead["round"], lead["contact_index"]) == (2, 0)
+    assert lead_row(hook, "z")["status"] == "completed"
+
+
+def test_one_attempt_that_cannot_be_judged_does_not_stop_the_others(hook, make_engine, sandbox):
+    """Point 5: an unexpected record is logged and skipped; the rest are judged."""
+    engine = make_engine(HEADER + "+14155550148,,a1,A\n+14155550149,,a2,A\n")
+    dial_due(engine)
+    with hook.db.cursor() as cur:
+        cur.execute("update outcall_attempts a set call_status = 'completed', answered_by = 'robot', "
+                    "record_read_at = now() from outcall_leads l where l.id = a.lead_id and l.external_id = 'a1'")
+    hook.db.commit()
+    settle(engine, lambda: lead_row(hook, "a2")["status"] == "completed")
+    assert engine.reconcile().not_judged_errors == 1
+    assert lead_row(hook, "a1")["status"] == "processing"
+
+
+def test_a_callback_without_answered_by_cannot_turn_a_voicemail_into_a_person(hook, make_engine, sandbox):
+    """Point 8: the callback says `completed` (no AnsweredBy); the outcome comes from Twilio's
+    own record, read once: a machine answered, so the voicemail rule applies."""
+    engine = make_engine(HEADER + "+14155552150,,b1,B\n", on_voicemail=True)
+    dial_due(engine)
+    (attempt,) = attempts(hook, "b1")
+    deadline = time.time() + 20
+    while sandbox.call(attempt["call_sid"])["status"] != "completed" and time.time() < deadline:
+        time.sleep(0.05)
+    hook.webhook_call_status(attempt["call_sid"], 9, "completed", None, 30, engine.clock())
+    fetches = sandbox.stats()["requests"].get("calls.fetch", 0)
+    engine.reconcile()
+    lead = lead_row(hook, "b1")
+    assert (lead["status"], lead["last_outcome"]) == ("rescheduled", "voicemail")
+    assert attempts(hook, "b1")[0]["answered_by"].startswith("machine_")
+    assert sandbox.stats()["requests"]["calls.fetch"] == fetches + 1
+    engine.reconcile()
+    assert sandbox.stats()["requests"]["calls.fetch"] == fetches + 1  # read once
+
+
+def test_prices_arrive_after_the_call_is_judged(hook, make_engine, sandbox):
+    """Point 9: Twilio fills the price in after the call ends; the store catches up and the
+    campaign's cost is the sum of Twilio's prices."""
+    rows = "".join(f"+1415555{i:04d},,p{i},P\n" for i in range(151, 154))  # 0xxx: answered
+    engine = make_engine(HEADER + rows)
+    dial_due(engine)
+    settle(engine, lambda: all(lead_row(hook, f"p{i}")["status"] == "completed" for i in range(151, 154)))
+    assert any(a["price"] is None for i in range(151, 154) for a in attempts(hook, f"p{i}"))
+    settle_prices(engine, hook, [f"p{i}" for i in range(151, 154)])
+    ours = sum(a["price"] for i in range(151, 154) for a in attempts(hook, f"p{i}"))
+    theirs = sum(Decimal(c["price"]) for c in sandbox.calls())
+    assert ours == theirs
 
 
 def test_a_call_twilio_does_not_know_counts_as_failed(hook, make_engine, sandbox):
@@ -190,7 +420,7 @@ def test_a_dialer_waits_for_a_window_that_opens_during_its_tick(hook, make_engin
     real = datetime.now(timezone.utc)
     clock.offset = real.replace(hour=9, minute=59, second=58, microsecond=0) + timedelta(days=1) - real
     engine = make_engine(HEADER + "+14155550133,,p,Paulo\n", clock=clock)
-    engine.window = dataclasses.replace(engine.window, start=time(10, 0), end=time(11, 0),
+    engine.window = dataclasses.replace(engine.window, start=clock_time(10, 0), end=clock_time(11, 0),
                                         days=frozenset(range(7)), timezone="UTC")
     assert not engine.window.is_open(clock())
     report = engine.dial([], deadline=clock() + timedelta(seconds=6), refill=True)

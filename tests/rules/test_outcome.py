@@ -123,9 +123,21 @@ def test_bad_inputs_are_errors():
     with pytest.raises(ValueError):  # the grace cannot be bounded without the end time
         decide(GOAL, FIRST, CallResult("completed", "human", None, None), NOW)
     with pytest.raises(ValueError):
-        LeadProgress(round=1, contact_index=1, contact_count=1)
+        LeadProgress(round=1, contact_index=-1, contact_count=1)
     with pytest.raises(ValueError):
         LeadProgress(round=0, contact_index=0, contact_count=1)
+    with pytest.raises(ValueError):
+        LeadProgress(round=1, contact_index=0, contact_count=0)
+
+
+@pytest.mark.parametrize("status", ["busy", "no-answer", "failed", "completed"])
+def test_a_contact_a_reimport_removed_ends_the_round(status):
+    """Issue 8 point 5: the lead was on its 2nd contact, a re-import left it one: the round
+    ends (next round from the primary), never another number in the removed one's place."""
+    removed = LeadProgress(round=1, contact_index=1, contact_count=1)
+    answered_by = "machine_start" if status == "completed" else None
+    outcome = decide(VOICEMAIL, removed, CallResult(status, answered_by, ended_at=NOW), NOW)
+    assert (outcome.action, outcome.next_round, outcome.next_contact_index) == (Action.RETRY, 2, 0)
 
 
 def test_action_is_a_string():

@@ -1,13 +1,31 @@
 -- A person's decision on one lead: `created` calls it again from its first round, attempts
--- reset; `completed` stops calling it. Either way a new cycle begins, so the result of a call
--- still in flight is recorded on its attempt but no longer moves the lead.
-update outcall_leads
-set status = %(status)s,
-    cycle = cycle + 1,
-    round = case when %(status)s = 'created' then 1 else round end,
-    contact_index = case when %(status)s = 'created' then 0 else contact_index end,
-    due_at = case when %(status)s = 'created' then %(now)s else due_at end,
-    claimed_at = null,
-    updated_at = %(now)s
-where campaign_id = %(campaign_id)s and id = %(lead_id)s
-returning id, status
+-- reset and Twilio's refusals forgotten; `completed` stops calling it. Either way a new cycle
+-- begins, so the result of a call still in flight is recorded on its attempt but no longer
+-- moves the lead, and a dialer holding the lead in its queue drops it (attempt_record).
+-- `created` while a call is in flight (`processing`) is refused (changed = false): it would
+-- start a second call to the same person while the first may still be talking.
+with target as (
+    select id, status from outcall_leads
+    where campaign_id = %(campaign_id)s and id = %(lead_id)s
+    for update
+), changed as (
+    update outcall_leads l
+    set status = %(status)s,
+        cycle = l.cycle + 1,
+        round = case when %(status)s = 'created' then 1 else l.round end,
+        contact_index = case when %(status)s = 'created' then 0 else l.contact_index end,
+        due_at = case when %(status)s = 'created' then %(now)s else l.due_at end,
+        phone_invalid_reason = case when %(status)s = 'created' then null else l.phone_invalid_reason end,
+        claimed_at = null,
+        updated_at = %(now)s
+    from target
+    where l.id = target.id and not (target.status = 'processing' and %(status)s = 'created')
+    returning l.id, l.status
+), contacts as (
+    update outcall_contacts c set invalid_reason = null
+    from changed
+    where c.lead_id = changed.id and %(status)s = 'created' and c.invalid_reason is not null
+)
+select target.id, coalesce(changed.status, target.status) as status, changed.id is not null as changed,
+       target.status as previous_status
+from target left join changed using (id)

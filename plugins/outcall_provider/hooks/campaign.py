@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from enum import Enum
+from typing import Any
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
 from psycopg.types.json import Jsonb
@@ -14,6 +16,7 @@ from outcall_provider.hooks.campaign_pages import CampaignPagesMixin
 from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
 from outcall_provider.rules.outcome import Action, CallOutcome
+from outcall_provider.rules.phone import mask_phones_in_text
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
 IN_FLIGHT_LOCK = 4_242_002  # and one dialer at a time counting a campaign's calls in flight
@@ -24,6 +27,24 @@ _OUTCOME_STATUS = {
     Action.NEXT_CONTACT: "rescheduled",
     Action.RETRY: "rescheduled",
 }
+
+
+class LeadBusy(Exception):
+    """A person asked for something that would call a lead twice at once."""
+
+
+class Written(str, Enum):
+    """What became of an attempt the dialer asked to write before dialing."""
+    NEW = "new"                  # written: dial it
+    EXISTING = "existing"        # written before (a retried task): reconciliation resolves it
+    LEAD_CHANGED = "changed"     # a person changed the lead since it was claimed: not ours
+    FULL = "full"                # the campaign has max_calls_in_parallel calls going
+
+
+@dataclass(frozen=True)
+class RecordedAttempt:
+    written: Written
+    attempt_id: int | None = None
 
 
 class CampaignHook(CampaignPagesMixin, PostgresHook):
@@ -44,11 +65,20 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
     @property
     def db(self):
         if self._conn is None or self._conn.closed:
-            self._conn = self.get_conn()
-            self._conn.autocommit = False
+            self._conn = self._connect()
             if self.outcall_conn_id not in CampaignHook._migrated:
                 self.migrate()
         return self._conn
+
+    def _connect(self):
+        """A connection whose session runs in UTC, whatever the server's `timezone`: times
+        read back go to Twilio and into logs, and must not carry the server's offset."""
+        conn = self.get_conn()
+        conn.autocommit = False
+        with conn.cursor() as cur:
+            cur.execute("set time zone 'UTC'")
+        conn.commit()
+        return conn
 
     def close(self) -> None:
         for conn in (self._conn, self._side):
@@ -57,7 +87,7 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     def migrate(self) -> list[str]:
         """Apply the migrations in include/sql/migrations that this store has not seen."""
-        conn = self._conn or self.get_conn()
+        conn = self._conn or self._connect()
         applied: list[str] = []
         with conn.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -127,16 +157,26 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     # -- leads ---------------------------------------------------------------------------
     def import_leads_csv(self, campaign_id: int, path: str, default_region: str | None, now: datetime,
-                         workers: int | None = None) -> lead_import.ImportReport:
-        return lead_import.import_csv(self.db, campaign_id, str(path), default_region, now, workers)
+                         workers: int | None = None, source: str | None = None) -> lead_import.ImportReport:
+        return lead_import.import_csv(self.db, campaign_id, str(path), default_region, now, workers, source)
 
     def import_lead_records(self, campaign_id: int, source: str, header, records, default_region, now,
                             workers: int | None = None) -> lead_import.ImportReport:
         return lead_import.import_records(self.db, campaign_id, source, header, records,
                                           default_region, now, workers)
 
+    def add_lead(self, campaign_id: int, source: str, header: list[str], row: list[str], default_region,
+                 now: datetime) -> lead_import.ImportReport:
+        """One lead by hand: validated like a CSV row, and never an update of a lead that has its
+        phone number or external_id (report.conflicts names the clash instead)."""
+        return lead_import.import_records(self.db, campaign_id, source, header, [(2, row)], default_region,
+                                          now, workers=1, update_existing=False)
+
     def import_rejects(self, report_id: int, limit: int = 100) -> list[dict[str, Any]]:
-        return self._rows("import_rejects", {"report_id": report_id, "limit": limit})
+        rows = self._rows("import_rejects", {"report_id": report_id, "limit": limit})
+        for r in rows:  # rows stored before values were masked must not show a full number either
+            r["value"], r["reason"] = mask_phones_in_text(r["value"]), mask_phones_in_text(r["reason"])
+        return rows
 
     def claim_due_leads(self, campaign_id: int, now: datetime, limit: int) -> list[dict[str, Any]]:
         """Mark up to `limit` due leads `scheduled` and return them, in due order."""
@@ -153,11 +193,19 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         return rows[0]["id"] if rows else None
 
     def set_lead_status(self, campaign_id: int, lead_id: int, status: str, now: datetime) -> dict | None:
+        """A person's decision; None if there is no such lead. `completed` always wins (a call
+        in flight still ends, but no call is placed after it); `created` while a call is in
+        flight raises LeadBusy: it would call the same person twice at once."""
         if status not in ("created", "completed"):
             raise ValueError(f"a lead can be set by hand to `created` or `completed`, not {status!r}")
         rows = self._rows("lead_set_status", {"campaign_id": campaign_id, "lead_id": lead_id,
                                               "status": status, "now": now})
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        if not rows[0]["changed"]:
+            raise LeadBusy(f"lead {lead_id} has a call in flight; set it to `created` once the call "
+                           "has ended, or to `completed` to stop calling it")
+        return {"id": rows[0]["id"], "status": rows[0]["status"]}
 
     def preview(self, campaign_id: int, at: datetime, sample: int = 10) -> list[dict[str, Any]]:
         groups = self._rows("preview_counts", {"campaign_id": campaign_id, "at": at})
@@ -168,27 +216,30 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     # -- attempts ------------------------------------------------------------------------
     def record_attempt(self, campaign_id: int, lead: dict, to_number: str, from_number: str,
-                       now: datetime, max_in_flight: int | None = None) -> int | None | Literal["full"]:
-        """Write the attempt before dialing; None if this attempt exists already (do not dial).
-        With `max_in_flight`, only while the campaign has fewer calls going ("full" otherwise):
-        the count and the insert happen under one per-campaign lock, so any number of dialers
-        together never exceed it."""
+                       now: datetime, max_in_flight: int | None = None) -> RecordedAttempt:
+        """Write the attempt before dialing and move the lead to `processing`, only while the
+        lead is still `scheduled` in the cycle it was claimed in. With `max_in_flight`, only
+        while the campaign has fewer calls going: the count and the insert happen under one
+        per-campaign lock, so any number of dialers together never exceed it."""
         with self.db.cursor() as cur:
             if max_in_flight is not None:
                 cur.execute("select pg_advisory_xact_lock(%s, %s)", (IN_FLIGHT_LOCK, campaign_id))
                 cur.execute(sql.query("attempt_in_flight"), {"campaign_id": campaign_id})
                 if cur.fetchone()[0] >= max_in_flight:
                     self.db.rollback()
-                    return "full"
+                    return RecordedAttempt(Written.FULL)
             cur.execute(sql.query("attempt_record"), {
                 "campaign_id": campaign_id, "lead_id": lead["id"], "cycle": lead["cycle"],
                 "round": lead["round"], "contact_index": lead["contact_index"],
+                "contact_count": lead["contact_count"],
                 "to_number": to_number, "from_number": from_number, "now": now})
-            row = cur.fetchone()
-            if row is not None:
-                cur.execute(sql.query("lead_set_processing"), {"lead_id": lead["id"], "now": now})
+            new_id, existing_id, claimed = cur.fetchone()
         self.db.commit()
-        return row[0] if row else None
+        if new_id is not None:
+            return RecordedAttempt(Written.NEW, new_id)
+        if claimed and existing_id is not None:
+            return RecordedAttempt(Written.EXISTING, existing_id)
+        return RecordedAttempt(Written.LEAD_CHANGED)
 
     def set_attempt_sid(self, attempt_id: int, call_sid: str, call_status: str = "queued") -> None:
         self._rows("attempt_set_sid", {"attempt_id": attempt_id, "call_sid": call_sid, "call_status": call_status})
@@ -254,13 +305,25 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     def pace(self, account_sid: str, cps: float, clock, sleep) -> datetime:
         """Wait for this account's next calls-per-second slot and take it (any number of
-        dialers, one account). Returns the moment the slot was taken."""
-        self._rows("pacing_ensure", {"account_sid": account_sid})
+        dialers on any hosts, one account). Returns the moment the slot was taken as the
+        database saw it (UTC).
+
+        The one exception to the injectable clock (DESIGN.md): the window is judged on
+        PostgreSQL's clock_timestamp(), read under the account's row lock, so hosts whose
+        clocks differ by seconds still share the rate exactly; `clock` is deliberately not read.
+        Cheap enough to call before every retry of a create (a 429): one locked read and one
+        write per slot, and the lock is never held while waiting."""
+        from datetime import timezone
+
         while True:
             with self.db.cursor() as cur:
                 cur.execute(sql.query("pacing_lock"), {"account_sid": account_sid})
-                recent = list(cur.fetchone()[0])
-                now = clock()
+                row = cur.fetchone()
+                if row is None:  # the account's first send ever: create its row, then lock it
+                    cur.execute(sql.query("pacing_ensure"), {"account_sid": account_sid})
+                    self.db.commit()
+                    continue
+                recent, now = list(row[0]), row[1].astimezone(timezone.utc)
                 at = pacing.next_send_at(recent, now, cps)
                 if at <= now:
                     cur.execute(sql.query("pacing_record"), {
@@ -272,28 +335,61 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     def _side_conn(self):
         if self._side is None or self._side.closed:
-            self._side = self.get_conn()
-            self._side.autocommit = False
+            self._side = self._connect()
         return self._side
 
     def update_attempt_call(self, attempt_id: int, call_status: str, answered_by=None, duration_s=None,
-                            price=None, price_unit=None, ended_at=None) -> None:
+                            price=None, price_unit=None, ended_at=None, *, read_at: datetime | None = None) -> None:
+        """What Twilio says of the call; `read_at`: when its final record was read."""
         self._rows("attempt_update_call", {
             "attempt_id": attempt_id, "call_status": call_status, "answered_by": answered_by,
-            "duration_s": duration_s, "price": price, "price_unit": price_unit, "ended_at": ended_at})
+            "duration_s": duration_s, "price": price, "price_unit": price_unit, "ended_at": ended_at,
+            "record_read": read_at is not None, "now": read_at})
 
-    def set_call_variables(self, call_sid: str, variables: dict, now: datetime) -> bool:
-        return bool(self._rows("attempt_set_variables",
-                               {"call_sid": call_sid, "variables": Jsonb(variables), "now": now}))
+    def price_pending(self, campaign_id: int, due_before: datetime, max_checks: int) -> list[dict[str, Any]]:
+        """Judged calls whose price is still empty and due for another look."""
+        return self._rows("attempt_price_pending", {"campaign_id": campaign_id, "due_before": due_before,
+                                                    "max_checks": max_checks})
 
-    def apply_outcome(self, attempt_id: int, cycle: int, outcome: CallOutcome, now: datetime) -> bool:
-        """Judge an attempt and move its lead on, in one transaction; False if judged already."""
+    def price_checked(self, attempt_id: int, price, price_unit, now: datetime) -> None:
+        self._rows("attempt_price_checked", {"attempt_id": attempt_id, "price": price,
+                                             "price_unit": price_unit, "now": now})
+
+    def set_call_variables(self, call_sid: str, variables: dict, now: datetime) -> str:
+        """Store a post-call report; returns what became of it: "used" (merged into the call's
+        variables before its attempt is judged), "early" (no attempt has this SID yet: kept for
+        it), "late" (the attempt was judged: kept apart and noted) or "empty" (every value null:
+        nothing received, nothing stored). Nulls never erase a value reported before."""
+        values = {k: v for k, v in variables.items() if v is not None}
+        if not values:
+            return "empty"
+        params = {"call_sid": call_sid, "variables": Jsonb(values), "now": now}
+        with self.db.cursor() as cur:
+            cur.execute(sql.query("webhook_variables_lock"), params)
+            attempt = cur.fetchone()
+            if attempt is not None and attempt[1] is not None:
+                cur.execute(sql.query("webhook_variables_late"), {**params, "attempt_id": attempt[0]})
+                kept = "late"
+            else:
+                cur.execute(sql.query("attempt_set_variables"), params)
+                kept = "used" if attempt is not None else "early"
+        self.db.commit()
+        return kept
+
+    def apply_outcome(self, attempt_id: int, cycle: int, outcome: CallOutcome, now: datetime,
+                      variables_seen: tuple[datetime | None] | None = None) -> bool:
+        """Judge an attempt and move its lead on, in one transaction; False if judged already.
+        `variables_seen` = (received_at,) of the variables the decision was made on: if newer
+        ones arrived since, nothing is judged now (False) and the next poll decides again."""
         if outcome.action is Action.WAIT:
             return False
         with self.db.cursor() as cur:
+            cur.execute(sql.query("attempt_lock_unjudged"), {"attempt_id": attempt_id})
             cur.execute(sql.query("attempt_judge"), {
                 "attempt_id": attempt_id, "outcome": outcome.action.value, "reason": outcome.reason,
-                "note": outcome.note or None, "goal_met": outcome.goal_met, "now": now})
+                "note": outcome.note or None, "goal_met": outcome.goal_met, "now": now,
+                "check_variables": variables_seen is not None,
+                "variables_at": variables_seen[0] if variables_seen else None})
             row = cur.fetchone()
             if row is not None:
                 cur.execute(sql.query("lead_apply_outcome"), self._outcome_params(row[0], cycle, outcome, now))
@@ -310,6 +406,13 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 class _LockedAttempt:
     def __init__(self, conn, attempt_id: int):
         self._conn, self.attempt_id = conn, attempt_id
+
+    def lead_still_ours(self, lead_id: int, cycle: int) -> bool:
+        """Is the lead still in this attempt's cycle? Locks it until the SID is saved, so a
+        person's change waits for the create request instead of racing it."""
+        with self._conn.cursor() as cur:
+            cur.execute(sql.query("attempt_lead_still_ours"), {"lead_id": lead_id, "cycle": cycle})
+            return cur.fetchone() is not None
 
     def set_sid(self, call_sid: str, call_status: str = "queued") -> None:
         with self._conn.cursor() as cur:

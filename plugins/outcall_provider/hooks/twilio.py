@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Callable
 from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
 
@@ -20,6 +21,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from outcall_provider.rules.phone import mask_phone
+from outcall_provider.rules.twilio_errors import account_error_hint, is_number_error
 
 log = logging.getLogger(__name__)
 # twilio-python logs every request URL at INFO, and list URLs carry phone numbers.
@@ -28,16 +30,28 @@ logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 RING_TIMEOUT_S = 30      # seconds Twilio lets the phone ring
 HTTP_TIMEOUT_S = 15      # one REST request
 RETRIES_429 = 6          # 429 = too many concurrent requests; safe to repeat
-INVALID_NUMBER_CODES = {21211, 21214, 21215, 21217, 21401, 21407, 21408, 21421, 21610, 21612, 21614, 13223, 13224}
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+DEFAULT_STORE_CONN_ID = "outcall_db"
 
 
 class CallNotPlaced(Exception):
-    """Twilio refused the call for good (e.g. an invalid number); do not retry this contact."""
+    """Twilio refused the call because of the number (a number-specific code such as 21211):
+    do not dial this contact again."""
 
     def __init__(self, code: int | None, message: str):
         super().__init__(f"Twilio {code}: {message}")
         self.code, self.message = code, message
+
+
+class TwilioAccountError(Exception):
+    """Twilio refused the call for a reason of the account or the campaign (caller ID not
+    owned, bad URL, geo permissions, authentication, …): every call would fail the same way,
+    so the dialer stops and a person fixes the cause. No number is to blame."""
+
+    def __init__(self, code: int | None, status: int, message: str):
+        self.code, self.status, self.message = code, status, message
+        super().__init__(f"Twilio refused the call with HTTP {status}, code {code}: {message}. "
+                         f"{account_error_hint(code)}")
 
 
 class CallOutcomeUnknown(Exception):
@@ -71,6 +85,7 @@ class TwilioHook(BaseHook):
         self.twilio_conn_id = twilio_conn_id
         self._client: Client | None = None
         self._extras: dict = {}
+        self._warm = False
         self.account_sid = ""
 
     @classmethod
@@ -101,14 +116,15 @@ class TwilioHook(BaseHook):
         self.get_conn()
         return (self._extras.get("callback_base_url") or "").rstrip("/") or None
 
-    def auth_token(self) -> str:
-        return self.get_connection(self.twilio_conn_id).password
-
     # -- calls -----------------------------------------------------------------------------
     def place_call(self, to: str, from_: str, *, voice_url: str | None = None, stream_url: str | None = None,
-                   parameters: dict | None = None) -> str:
-        """Dial `to`; return the call SID. 429s are retried here; everything else is the
-        caller's to resolve (CallNotPlaced: refused for good; CallOutcomeUnknown: list first)."""
+                   parameters: dict | None = None, before_each_try: Callable[[], None] | None = None,
+                   store_conn_id: str = DEFAULT_STORE_CONN_ID) -> str:
+        """Dial `to`; return the call SID. 429s are retried here, each try after
+        `before_each_try` (the dialer's CPS pacing: a retry is a send like any other).
+        Everything else is the caller's to resolve: CallNotPlaced (the number is bad),
+        TwilioAccountError (the account or campaign is), CallOutcomeUnknown (the call may
+        exist: find it by listing, never by creating again)."""
         params = {k: str(v) for k, v in (parameters or {}).items()}
         kwargs: dict = {"to": to, "from_": from_, "machine_detection": "Enable", "timeout": RING_TIMEOUT_S}
         if voice_url:
@@ -117,19 +133,23 @@ class TwilioHook(BaseHook):
         else:
             kwargs["twiml"] = stream_twiml(stream_url, params)
         if self.callback_base_url:
-            # The webhook checks the signature with this connection's auth token.
-            query = "" if self.twilio_conn_id == self.default_conn_name else f"?{urlencode({'conn_id': self.twilio_conn_id})}"
-            kwargs["status_callback"] = f"{self.callback_base_url}/outcall/webhooks/twilio/status{query}"
+            # The webhook checks the signature with this connection's auth token and writes to
+            # the campaign's own store: both are named when they are not the defaults.
+            names = {"conn_id": self.twilio_conn_id if self.twilio_conn_id != self.default_conn_name else None,
+                     "db_conn_id": store_conn_id if store_conn_id != DEFAULT_STORE_CONN_ID else None}
+            query = urlencode({k: v for k, v in names.items() if v})
+            kwargs["status_callback"] = (f"{self.callback_base_url}/outcall/webhooks/twilio/status"
+                                         f"{'?' + query if query else ''}")
             kwargs["status_callback_event"] = STATUS_EVENTS
             kwargs["status_callback_method"] = "POST"
         try:
-            call = self._with_backoff(lambda: self.get_conn().calls.create(**kwargs))
+            call = self._with_backoff(lambda: self.get_conn().calls.create(**kwargs), before_each_try)
         except TwilioRestException as e:
             if e.status >= 500:
                 raise CallOutcomeUnknown(f"Twilio answered {e.status} to a call to {mask_phone(to)}") from e
-            if e.code in INVALID_NUMBER_CODES or e.status == 400:
+            if is_number_error(e.code):
                 raise CallNotPlaced(e.code, e.msg) from e
-            raise
+            raise TwilioAccountError(e.code, e.status, e.msg) from e
         except (requests.exceptions.RequestException, TwilioException) as e:
             raise CallOutcomeUnknown(f"no answer from Twilio for a call to {mask_phone(to)}: {e}") from e
         return call.sid
@@ -145,10 +165,40 @@ class TwilioHook(BaseHook):
 
     def list_calls(self, *, to: str | None = None, from_: str | None = None,
                    start_time_after: datetime | None = None, page_size: int = 1000) -> list[CallInfo]:
-        """Every call matching the filters, in pages of up to 1000 (Twilio's maximum)."""
-        kwargs = {k: v for k, v in {"to": to, "from_": from_, "start_time_after": start_time_after}.items() if v}
+        """Every call matching the filters, in pages of up to 1000 (Twilio's maximum).
+        `start_time_after` never finds a call still queued (its start_time is empty)."""
+        kwargs = {k: v for k, v in {"to": to, "from_": from_, "start_time_after": utc(start_time_after)}.items()
+                  if v}
         return self._with_backoff(
             lambda: [call_info(c) for c in self.get_conn().calls.stream(page_size=page_size, **kwargs)])
+
+    def calls_created_since(self, to: str, from_: str, since: datetime, page_size: int = 50) -> list[CallInfo]:
+        """Calls to `to` from `from_` created at or after `since`, newest first. Twilio lists
+        newest first, so reading stops at the first older call; no StartTime filter, which
+        would miss a call still waiting in the CPS queue."""
+        since = utc(since)
+
+        def read() -> list[CallInfo]:
+            found = []
+            for c in self.get_conn().calls.stream(to=to, from_=from_, page_size=page_size):
+                info = call_info(c)
+                if info.date_created is not None and info.date_created < since:
+                    break
+                found.append(info)
+            return found
+
+        return self._with_backoff(read)
+
+    def warm_up(self) -> None:
+        """One cheap request before the first paced create: a process's first request pays for
+        lazy imports and a new connection (50+ ms), enough to push a paced call into the next
+        second's share."""
+        if not self._warm:
+            try:
+                self.balance()
+            except TwilioRestException as e:  # bad credentials, a closed account
+                raise TwilioAccountError(e.code, e.status, e.msg) from e
+            self._warm = True
 
     # -- account ---------------------------------------------------------------------------
     def balance(self) -> tuple[float, str]:
@@ -159,9 +209,11 @@ class TwilioHook(BaseHook):
         found = self._with_backoff(lambda: self.get_conn().incoming_phone_numbers.list(phone_number=phone_number, limit=1))
         return bool(found)
 
-    def _with_backoff(self, request):
+    def _with_backoff(self, request, before_each_try: Callable[[], None] | None = None):
         delay = 0.25
         for attempt in range(RETRIES_429 + 1):
+            if before_each_try is not None:
+                before_each_try()
             try:
                 return request()
             except TwilioRestException as e:
@@ -181,6 +233,15 @@ def stream_twiml(stream_url: str, parameters: dict) -> str:
     """<Connect><Stream> to the assistant's media stream, lead data as <Parameter>s."""
     params = "".join(f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in parameters.items())
     return f"<Response><Connect><Stream url={quoteattr(stream_url)}>{params}</Stream></Connect></Response>"
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """twilio-python writes a datetime parameter with a literal Z without converting it."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("a naive datetime cannot be sent to Twilio: its time zone is unknown")
+    return value.astimezone(timezone.utc)
 
 
 def call_info(call) -> CallInfo:

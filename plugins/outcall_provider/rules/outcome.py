@@ -32,10 +32,11 @@ class CallResult:
 class LeadProgress:
     round: int  # 1-based; max_attempts counts rounds
     contact_index: int  # 0 = primary, then secondaries in the order they were added
-    contact_count: int  # dialable contacts of the lead, >= 1
+    contact_count: int  # contacts of the lead now, >= 1; an index past the last one means a
+    # re-import removed the contact being dialed: the round ends there
 
     def __post_init__(self):
-        if self.round < 1 or not 0 <= self.contact_index < self.contact_count:
+        if self.round < 1 or self.contact_index < 0 or self.contact_count < 1:
             raise ValueError(f"inconsistent lead progress: {self}")
 
 
