@@ -164,8 +164,15 @@ async function renderLeads(name) {
   if (leadState.status) params.set("status", leadState.status);
   if (leadState.q) params.set("q", leadState.q);
   if (before) params.set("before", before);
+  // A newer request (a filter changed while this one was on its way) wins: answers may arrive
+  // out of order, and an older one must not overwrite the list the person asked for last.
+  const seq = (leadState.seq = (leadState.seq || 0) + 1);
   let page;
-  try { page = await api(`campaigns/${enc(name)}/leads?${params}`); } catch (e) { fill(box, errorBox(e)); return; }
+  try { page = await api(`campaigns/${enc(name)}/leads?${params}`); } catch (e) {
+    if (seq === leadState.seq) fill(box, errorBox(e));
+    return;
+  }
+  if (seq !== leadState.seq) return;
   const shown = leadState.q ? h("p", { class: "muted", "data-testid": "search-echo" }, `Results for “${leadState.q}”`) : null;
   fill(box, shown,
     page.leads.length === 0 ? h("p", { class: "muted", "data-testid": "no-leads" }, "No leads.") :
