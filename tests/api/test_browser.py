@@ -125,3 +125,17 @@ def test_dark_mode_follows_airflow(page, stack):
     frame = campaigns_frame(page, stack)
     light_bg = frame.locator("body").evaluate("b => getComputedStyle(b).backgroundColor")
     assert dark_bg != light_bg
+
+
+def test_variables_that_arrive_after_judging_are_shown_apart(page, stack, example, hook):
+    """Issue 8 point 7: late values are kept and shown, marked as not used for the judgment."""
+    from outcall_provider import clock
+    from tests.api.conftest import call_sid
+
+    assert hook.set_call_variables(call_sid(1), {"summary": "called back later"}, clock.now()) == "late"
+    frame = campaigns_frame(page, stack)
+    frame.get_by_role("link", name="example").click()
+    late = frame.locator("[data-testid=calls-table] [data-testid=late-variables]")
+    expect(late).to_contain_text("after judging")
+    expect(late).to_contain_text('summary: "called back later"')
+    page.screenshot(path=ARTIFACTS / "late-variables.png", full_page=True)

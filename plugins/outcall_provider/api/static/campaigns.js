@@ -90,7 +90,9 @@ async function renderList() {
       h("thead", {}, h("tr", {}, ["Campaign", "Status", "Leads", "Progress", "Goal conversion", "Calls today",
         "Cost so far", "Window opens", ""].map((t) => h("th", {}, t)))),
       h("tbody", {}, campaigns.map((c) => h("tr", { "data-campaign": c.name },
-        h("td", {}, h("a", { href: `#/c/${enc(c.name)}` }, c.name), h("div", { class: "muted" }, c.assistant)),
+        h("td", {}, h("a", { href: `#/c/${enc(c.name)}` }, c.name), h("div", { class: "muted" }, c.assistant),
+          c.store_error ? h("div", { class: "error", "data-testid": "store-error" },
+            `store ${c.db_conn_id} cannot be read: ${c.store_error}`) : null),
         h("td", {}, h("span", { class: `badge ${c.status}`, "data-testid": "status" }, c.status)),
         h("td", { "data-testid": "leads" }, fmtInt(c.leads)),
         h("td", {}, progressBar(c.leads_by_status, c.leads || 1)),
@@ -278,8 +280,17 @@ async function renderCalls(name, leadId) {
         h("td", {}, a.call_status), h("td", {}, a.answered_by ?? "—"),
         h("td", {}, a.duration_s === null ? "—" : `${a.duration_s} s`),
         h("td", {}, a.price === null ? "—" : fmtMoney(-a.price, a.price_unit)),
-        h("td", { class: "mono" }, a.variables ? Object.entries(a.variables).map(([k, v]) => h("div", {}, `${k}: ${JSON.stringify(v)}`)) : "—"),
+        h("td", { class: "mono", "data-testid": "call-variables" }, variablesCell(a)),
         h("td", {}, a.outcome_reason ?? "—", a.outcome_note ? h("div", { class: "muted" }, a.outcome_note) : null))))));
+}
+
+// The values the attempt was judged on, then any that came after it was judged (kept, not used).
+function variablesCell(a) {
+  const lines = (vars) => Object.entries(vars).map(([k, v]) => h("div", {}, `${k}: ${JSON.stringify(v)}`));
+  if (!a.variables && !a.late_variables) return "—";
+  return [...(a.variables ? lines(a.variables) : []),
+    a.late_variables ? h("div", { class: "muted", "data-testid": "late-variables" },
+      `after judging (${fmtTime(a.late_variables_at)}):`, lines(a.late_variables)) : null];
 }
 
 // -- theme and routing ---------------------------------------------------------------------
