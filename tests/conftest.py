@@ -26,6 +26,22 @@ OUTCALL_TABLES = ("outcall_import_rejects", "outcall_import_reports", "outcall_a
                   "outcall_pacing", "outcall_lead_counts")
 
 
+def pytest_collection_modifyitems(items):
+    """Mark each test by what it needs, from where it lives: `pytest -m unit` runs the pure
+    rules in seconds; integration tests use PostgreSQL, the sandbox or an Airflow API server;
+    e2e runs the real scheduler; browser drives Chromium."""
+    for item in items:
+        path = Path(str(item.fspath)).relative_to(ROOT / "tests").as_posix()
+        if path.startswith("rules/"):
+            item.add_marker(pytest.mark.unit)
+        elif path == "test_e2e_campaign.py":
+            item.add_marker(pytest.mark.e2e)
+        elif path == "api/test_browser.py":
+            item.add_marker(pytest.mark.browser)
+        else:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def pg_url():
     """libpq URL base of a throw-away cluster, stopped and removed after the session."""

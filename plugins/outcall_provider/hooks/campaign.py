@@ -86,7 +86,7 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
                 conn.close()
 
     def migrate(self) -> list[str]:
-        """Apply the migrations in include/sql/migrations that this store has not seen."""
+        """Apply the migrations (outcall_provider/sql/migrations) that this store has not seen."""
         conn = self._conn or self._connect()
         applied: list[str] = []
         with conn.cursor() as cur:
