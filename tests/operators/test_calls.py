@@ -209,7 +209,7 @@ def test_a_queued_call_whose_answer_was_lost_is_found_not_dialed_again(hook, mak
     """Point 1: a call still waiting in Twilio's CPS queue has no start_time; it is found by
     date_created (the dialer's look right after the lost answer), not by StartTime."""
     engine = make_engine(HEADER + "+14155550134,,q,Quim\n")
-    fill_cps_queue(sandbox, 4)
+    fill_cps_queue(sandbox, 8)
     sandbox.set_faults(after_create=True, **fault)
     assert dial_due(engine).placed == 1
     call = next(c for c in sandbox.calls() if c["to"] == "+14155550134")
@@ -223,7 +223,7 @@ def test_an_orphan_queued_call_is_bound_by_reconciliation(hook, make_engine, san
     """Point 1: the dialer's own look fails too (the list answers 500); reconciliation binds
     the queued call later, by date_created, and nothing is dialed twice."""
     engine = make_engine(HEADER + "+14155550135,,r,Rita\n")
-    fill_cps_queue(sandbox, 4)
+    fill_cps_queue(sandbox, 8)
     sandbox.set_faults(status_500=1, endpoint="calls.list", rates={"create_500_after_create": 1.0})
     report = dial_due(engine)
     assert (report.placed, report.unresolved) == (0, 1)
