@@ -22,6 +22,7 @@ from outcall_provider.api.store import store, thread_hook
 from outcall_provider.hooks.campaign import LeadBusy
 from outcall_provider.rules.leads import LeadFileError
 from outcall_provider.rules.phone import mask_phone
+from outcall_provider.rules.states import CALL_STATUSES, HAND_SET_LEAD_STATUSES, LEAD_STATUSES, CampaignStatus
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1")
@@ -50,6 +51,12 @@ def _hook(view: views.CampaignView):
 def _stored_id(hook, view: views.CampaignView) -> int:
     """The campaign's store id, adding it to the store (as a draft) on its first lead."""
     return view.store_id if view.store_id is not None else hook.upsert_campaign(view.campaign, clock.now())
+
+
+@router.get("/vocabulary", summary="The statuses a lead, a call and a campaign can have, in display order")
+def vocabulary(user: GetUserDep):
+    return {"lead_statuses": list(LEAD_STATUSES), "call_statuses": list(CALL_STATUSES),
+            "campaign_statuses": [s.value for s in CampaignStatus]}
 
 
 # -- campaigns -------------------------------------------------------------------------------
@@ -92,8 +99,9 @@ def set_running(name: str, change: RunningChange, user: GetUserDep):
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"Airflow has not loaded DAG {view.dag_id} yet; check the DAG import errors") from None
     store_id = _stored_id(hook, view)
-    if view.store_status != "completed":
-        hook.set_campaign_status(store_id, "in_progress" if change.running else "paused", clock.now())
+    if view.store_status != CampaignStatus.COMPLETED:
+        hook.set_campaign_status(store_id, (CampaignStatus.IN_PROGRESS if change.running else CampaignStatus.PAUSED).value,
+                                 clock.now())
     log.info("campaign %s %s by %s", name, "started" if change.running else "paused", user.get_name())
     return {"running": change.running, "run_id": run_id}
 
@@ -101,7 +109,7 @@ def set_running(name: str, change: RunningChange, user: GetUserDep):
 # -- leads -----------------------------------------------------------------------------------
 @router.get("/campaigns/{name}/leads", summary="A page of leads, newest first (keyset paging)")
 def list_leads(name: str, user: GetUserDep,
-               lead_status: Annotated[Literal[views.LEAD_STATUSES] | None, Query(alias="status")] = None,
+               lead_status: Annotated[Literal[LEAD_STATUSES] | None, Query(alias="status")] = None,
                q: Annotated[str | None, Query(max_length=100, description="exact phone, external_id or lead id")] = None,
                before: Annotated[int | None, Query(ge=1, description="next_before of the previous page")] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50):
@@ -110,7 +118,7 @@ def list_leads(name: str, user: GetUserDep,
 
 
 class StatusChange(BaseModel):
-    status: Literal["created", "completed"]
+    status: Literal[HAND_SET_LEAD_STATUSES]
 
 
 @router.patch("/campaigns/{name}/leads/{lead_id}", summary="Call a lead again (created) or stop (completed)",

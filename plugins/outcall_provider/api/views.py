@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from outcall_provider import campaign_files
 from outcall_provider.rules.campaign import Campaign, CampaignFileError, parse_campaign_dict
 from outcall_provider.rules.phone import InvalidPhone, mask_phones_in_text, normalize_phone
+from outcall_provider.rules.states import LEAD_STATUSES, CampaignStatus
 
-LEAD_STATUSES = ("created", "scheduled", "processing", "rescheduled", "completed", "max_retries")
 _LEAD_ID = re.compile(r"#?(\d{1,18})")
 
 
@@ -82,11 +82,11 @@ def campaign_by_name(hooks, name: str) -> CampaignView | None:
 
 def page_status(store_status: str, dag: dict | None) -> str:
     """draft / in_progress / paused / completed: the store decides completion, the DAG the rest."""
-    if store_status == "completed":
-        return "completed"
+    if store_status == CampaignStatus.COMPLETED:
+        return CampaignStatus.COMPLETED.value
     if dag is None or dag["is_paused"]:
-        return "draft" if store_status == "draft" else "paused"
-    return "in_progress"
+        return (CampaignStatus.DRAFT if store_status == CampaignStatus.DRAFT else CampaignStatus.PAUSED).value
+    return CampaignStatus.IN_PROGRESS.value
 
 
 def _day_start(now: datetime, tz: str) -> datetime:

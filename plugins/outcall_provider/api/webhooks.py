@@ -32,6 +32,7 @@ from outcall_provider.api import airflow_access, variables
 from outcall_provider.api.store import store_conn_ids, thread_hook
 from outcall_provider.rules.campaign import CampaignFileError
 from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
+from outcall_provider.rules.states import CALL_STATUSES, TERMINAL_CALL_STATUSES
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -39,8 +40,8 @@ ASSISTANT_CONN_ID = "outcall_assistant"
 DEFAULT_TWILIO_CONN_ID = "twilio_default"
 MAX_BODY_BYTES = 64 * 1024  # a status callback is ~1 KB, the assistant's variables a few KB
 _CALL_SID = re.compile(r"CA[0-9A-Za-z]{32}")
-_FINAL = {"completed", "busy", "no-answer", "failed", "canceled"}
-_STATUSES = {"queued", "initiated", "ringing", "in-progress"} | _FINAL
+_FINAL = frozenset(TERMINAL_CALL_STATUSES)
+_STATUSES = frozenset(CALL_STATUSES)
 
 
 async def _body(request: Request) -> bytes:

@@ -15,18 +15,12 @@ from outcall_provider.hooks import lead_import
 from outcall_provider.hooks.campaign_pages import CampaignPagesMixin
 from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
-from outcall_provider.rules.outcome import Action, CallOutcome
+from outcall_provider.rules.outcome import LEAD_STATUS_AFTER, Action, CallOutcome
+from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, LEAD_STATUSES
 from outcall_provider.rules.phone import mask_phones_in_text
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
 IN_FLIGHT_LOCK = 4_242_002  # and one dialer at a time counting a campaign's calls in flight
-LEAD_STATUSES = ("created", "scheduled", "processing", "rescheduled", "completed", "max_retries")
-_OUTCOME_STATUS = {
-    Action.COMPLETE: "completed",
-    Action.MAX_RETRIES: "max_retries",
-    Action.NEXT_CONTACT: "rescheduled",
-    Action.RETRY: "rescheduled",
-}
 
 
 class LeadBusy(Exception):
@@ -196,7 +190,7 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         """A person's decision; None if there is no such lead. `completed` always wins (a call
         in flight still ends, but no call is placed after it); `created` while a call is in
         flight raises LeadBusy: it would call the same person twice at once."""
-        if status not in ("created", "completed"):
+        if status not in HAND_SET_LEAD_STATUSES:
             raise ValueError(f"a lead can be set by hand to `created` or `completed`, not {status!r}")
         rows = self._rows("lead_set_status", {"campaign_id": campaign_id, "lead_id": lead_id,
                                               "status": status, "now": now})
@@ -398,7 +392,7 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     @staticmethod
     def _outcome_params(lead_id: int, cycle: int, outcome: CallOutcome, now: datetime) -> dict:
-        return {"lead_id": lead_id, "cycle": cycle, "status": _OUTCOME_STATUS[outcome.action],
+        return {"lead_id": lead_id, "cycle": cycle, "status": LEAD_STATUS_AFTER[outcome.action].value,
                 "next_round": outcome.next_round, "next_contact_index": outcome.next_contact_index,
                 "due_at": outcome.due_at, "goal_met": outcome.goal_met, "reason": outcome.reason, "now": now}
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from outcall_provider import sql
+from outcall_provider.rules.states import LEAD_STATUSES
 
-LEAD_STATUSES = ("created", "scheduled", "processing", "rescheduled", "completed", "max_retries")
 NO_CURSOR = 2**63 - 1  # "before" of a first page: larger than any id
 COMPACT_AFTER = 500    # count delta rows a campaign may pile up before they are folded
 

@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign
+from outcall_provider.rules.states import CampaignStatus
 
 # A tick's dialers stop this long before the next tick is due: the next tick then starts on
 # time (one active run at a time) and its dialers take over the lines.
@@ -66,14 +67,14 @@ class DialLeadsOperator(BaseOperator):
     def _wait_while_paused(self, engine, paused, deadline) -> bool:
         """Wait while the DAG is paused, keeping calls in flight reconciled; True if it was
         unpaused before the deadline."""
-        engine.store.set_campaign_status(engine.campaign_id, "paused", clock.now())
+        engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.PAUSED.value, clock.now())
         self.log.info("the campaign's DAG is paused: no new calls; calls in flight are still reconciled")
         while paused() and clock.now() < deadline:
             engine.sleep(engine.poll_interval)
             engine.reconcile(in_flight_only=True)
         if paused():
             return False
-        engine.store.set_campaign_status(engine.campaign_id, "in_progress", clock.now())
+        engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.IN_PROGRESS.value, clock.now())
         self.log.info("the campaign's DAG is unpaused: dialing again")
         return True
 

@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperator
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign, leads_csv_path
 from outcall_provider.rules.phone import mask_phone
+from outcall_provider.rules.states import CampaignStatus
 
 BATCH_SIZE = 25          # leads per mapped dial task
 MAX_BATCHES = 1024       # Airflow's max_map_length
@@ -54,9 +55,10 @@ class SyncCampaignOperator(BaseOperator):
             if preflight_fp != row["preflight_fingerprint"]:
                 self._preflight(campaign, store, twilio, campaign_id)
                 store.set_fingerprints(campaign_id, preflight=preflight_fp)
-            status = "completed" if is_completed(store.campaign_progress(campaign_id)) else "in_progress"
+            status = (CampaignStatus.COMPLETED if is_completed(store.campaign_progress(campaign_id))
+                      else CampaignStatus.IN_PROGRESS).value
             store.set_campaign_status(campaign_id, status, now)
-            if status == "completed":
+            if status == CampaignStatus.COMPLETED:
                 stats = store.campaign_stats(campaign_id)
                 self.log.info("campaign %s is completed: %s leads, %s reached the goal; nothing to dial",
                               campaign.name, stats["leads"], stats["goal_met"])
@@ -207,7 +209,7 @@ class CampaignStatusOperator(BaseOperator):
         try:
             campaign_id = store.campaign_id(campaign.name)
             if is_completed(store.campaign_progress(campaign_id)):
-                store.set_campaign_status(campaign_id, "completed", clock.now())
+                store.set_campaign_status(campaign_id, CampaignStatus.COMPLETED.value, clock.now())
             status = store.get_campaign(campaign.name)["status"]
             stats = store.campaign_stats(campaign_id)
             self.log.info("campaign %s (%s): leads by status %s; %s reached the goal", campaign.name,

@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from .campaign import RetryPolicy
-
-TERMINAL_CALL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
+from .states import TERMINAL_CALL_STATUSES, LeadStatus
 # Twilio's AMD answers; 'unknown' (and no AMD at all) count as a person, so a lead is never
 # redialled because detection was unsure.
 _PERSON = (None, "human", "unknown")
@@ -46,6 +45,15 @@ class Action(str, Enum):
     RETRY = "retry"
     MAX_RETRIES = "max_retries"
     WAIT = "wait"
+
+
+# The lead's status after an attempt is judged with this action (WAIT judges nothing).
+LEAD_STATUS_AFTER = {
+    Action.COMPLETE: LeadStatus.COMPLETED,
+    Action.MAX_RETRIES: LeadStatus.MAX_RETRIES,
+    Action.NEXT_CONTACT: LeadStatus.RESCHEDULED,
+    Action.RETRY: LeadStatus.RESCHEDULED,
+}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 // with HTML in them show as typed.
 "use strict";
 
-const STATUSES = ["created", "scheduled", "processing", "rescheduled", "completed", "max_retries"];
+let STATUSES = [];  // lead statuses in display order, from the API (api/v1/vocabulary)
 const app = document.getElementById("app");
 
 // -- helpers -------------------------------------------------------------------------------
@@ -315,4 +315,4 @@ try {
   if (window.parent !== window) new MutationObserver(syncTheme).observe(window.parent.document.documentElement, { attributes: true });
 } catch (e) { /* not same origin */ }
 window.addEventListener("hashchange", () => { leadState.cursors = []; route(); });
-route();
+api("vocabulary").then((v) => { STATUSES = v.lead_statuses; route(); }, (e) => fill(app, errorBox(e)));

@@ -6,7 +6,7 @@ with gone as (
     returning lead_id, cycle
 )
 update outcall_leads l
-set status = case when l.last_outcome is null then 'created' else 'rescheduled' end,
+set status = outcall_due_status(l.last_outcome),
     due_at = %(now)s, claimed_at = null, updated_at = %(now)s
 from gone
 where l.id = gone.lead_id and l.cycle = gone.cycle and l.status = 'processing'

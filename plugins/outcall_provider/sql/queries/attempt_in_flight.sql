@@ -2,4 +2,4 @@
 select count(*)
 from outcall_attempts
 where campaign_id = %(campaign_id)s and judged_at is null
-  and call_status not in ('completed', 'busy', 'no-answer', 'failed', 'canceled')
+  and not outcall_call_ended(call_status)

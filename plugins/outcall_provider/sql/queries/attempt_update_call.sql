@@ -2,7 +2,7 @@
 -- back (a poll that started before a callback may answer after it), and known values are
 -- only filled in. `record_read` marks Twilio's final record as read.
 update outcall_attempts
-set call_status = case when call_status in ('completed', 'busy', 'no-answer', 'failed', 'canceled')
+set call_status = case when outcall_call_ended(call_status)
                        then call_status else %(call_status)s end,
     answered_by = coalesce(%(answered_by)s, answered_by),
     duration_s = coalesce(%(duration_s)s, duration_s),

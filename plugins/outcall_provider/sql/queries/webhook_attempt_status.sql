@@ -3,7 +3,7 @@
 -- late or out-of-order one, may fill in what is still unknown (answered_by, duration, end),
 -- but never clears or overwrites a known value. Returns nothing when it changed nothing.
 update outcall_attempts
-set call_status = case when call_status in ('completed', 'busy', 'no-answer', 'failed', 'canceled')
+set call_status = case when outcall_call_ended(call_status)
                          or coalesce(callback_seq, -1) >= %(sequence)s
                        then call_status else %(call_status)s end,
     answered_by = coalesce(answered_by, %(answered_by)s),

@@ -1,0 +1,47 @@
+"""The vocabulary: every status a lead, a call and a campaign can have, defined once.
+
+Python imports these; the API hands the lists to the page. Values are the strings stored in
+the campaign store and shown to people.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class LeadStatus(str, Enum):
+    CREATED = "created"          # ready to be dialed (never called in this cycle)
+    SCHEDULED = "scheduled"      # claimed by a dialer for its next call
+    PROCESSING = "processing"    # an attempt is written: a call is being placed or in flight
+    RESCHEDULED = "rescheduled"  # waiting for its next contact or round
+    COMPLETED = "completed"      # reached, goal met, or stopped by a person
+    MAX_RETRIES = "max_retries"  # every round spent without success
+
+
+class CallStatus(str, Enum):
+    """Twilio's call statuses."""
+    QUEUED = "queued"
+    INITIATED = "initiated"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class CampaignStatus(str, Enum):
+    DRAFT = "draft"              # never started (its DAG was never unpaused)
+    IN_PROGRESS = "in_progress"
+    PAUSED = "paused"            # its DAG is paused; resumes with nothing lost
+    COMPLETED = "completed"      # every lead terminal
+
+
+LEAD_STATUSES = tuple(s.value for s in LeadStatus)
+TERMINAL_LEAD_STATUSES = frozenset({LeadStatus.COMPLETED.value, LeadStatus.MAX_RETRIES.value})
+# A person may set a lead back to `created` (call it again) or to `completed` (stop calling it).
+HAND_SET_LEAD_STATUSES = (LeadStatus.CREATED.value, LeadStatus.COMPLETED.value)
+CALL_STATUSES = tuple(s.value for s in CallStatus)
+# A call in one of these has ended: Twilio will not change its status again.
+TERMINAL_CALL_STATUSES = (CallStatus.COMPLETED.value, CallStatus.BUSY.value, CallStatus.NO_ANSWER.value,
+                          CallStatus.FAILED.value, CallStatus.CANCELED.value)
