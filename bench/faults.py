@@ -63,7 +63,7 @@ def webhook_server(port: int):
 
 
 def engine():
-    from outcall_provider.operators.dial import campaign_engine
+    from outcall_provider.engine import campaign_engine
 
     return campaign_engine("faults", poll_interval=0.1, orphan_grace=ORPHAN_GRACE,
                            variables_grace=timedelta(seconds=20))

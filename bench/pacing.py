@@ -44,7 +44,7 @@ def leads_csv(path: Path, n: int, first: int) -> None:
 
 def dialer(name: str, start: float, seconds: float) -> None:
     """One dialer process: refill-dial from `start` for `seconds`."""
-    from outcall_provider.operators.dial import campaign_engine
+    from outcall_provider.engine import campaign_engine
 
     engine = campaign_engine(name, poll_interval=0.05)
     # Open the Twilio connection before the start: a process's first request pays for lazy
@@ -130,7 +130,7 @@ def in_flight_reconcile(store, sb, work: Path, n: int) -> float:
     """10,000 calls in flight for one campaign, then one reconciliation: count its requests."""
     from outcall_provider.campaign_files import load_campaign
     from outcall_provider.hooks.twilio import TwilioHook
-    from outcall_provider.operators.calls import CallEngine
+    from outcall_provider.engine import CallEngine
 
     campaign_file(work, "pacing_bulk", max_parallel=n)
     campaign = load_campaign(work / "pacing_bulk.yaml")

@@ -59,7 +59,7 @@ def campaign_spec(**retry) -> dict:
 def make_engine(hook, sandbox, tmp_path):
     """engine(csv_text, **retry) → a CallEngine over a fresh campaign with those leads."""
     from outcall_provider.hooks.twilio import TwilioHook
-    from outcall_provider.operators.calls import ORPHAN_GRACE, CallEngine
+    from outcall_provider.engine import ORPHAN_GRACE, CallEngine
 
     engines = []
 

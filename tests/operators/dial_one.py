@@ -4,7 +4,7 @@
 """
 import sys
 
-from outcall_provider.operators.dial import campaign_engine
+from outcall_provider.engine import campaign_engine
 
 engine = campaign_engine(sys.argv[1], poll_interval=0.05)
 leads = engine.store.claim_due_leads(engine.campaign_id, engine.clock(), 1)

@@ -3,7 +3,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from outcall_provider.rules.campaign import RetryPolicy
-from outcall_provider.rules.outcome import Action, CallResult, LeadProgress, decide
+from outcall_provider.rules.outcome import Action, CallOutcome, CallResult, LeadProgress, decide, decide_unreachable
+from outcall_provider.rules.states import LeadStatus
 
 NOW = datetime(2025, 6, 2, 15, 0, tzinfo=timezone.utc)
 ENDED_1M = NOW - timedelta(minutes=1)  # inside the 5-minute grace
@@ -142,3 +143,23 @@ def test_a_contact_a_reimport_removed_ends_the_round(status):
 
 def test_action_is_a_string():
     assert Action.MAX_RETRIES == "max_retries"
+
+
+@pytest.mark.parametrize("progress, dialable, expected", [
+    (PRIMARY, True, (Action.NEXT_CONTACT, 1, 1, LeadStatus.RESCHEDULED)),        # on to the secondary, now
+    (LAST_CONTACT, True, (Action.RETRY, 3, 0, LeadStatus.RESCHEDULED)),          # round over: next round
+    (LAST_ROUND, True, (Action.MAX_RETRIES, None, None, LeadStatus.MAX_RETRIES)),  # last round spent
+    (PRIMARY, False, (Action.MAX_RETRIES, None, None, LeadStatus.MAX_RETRIES)),    # nothing left to dial
+])
+def test_an_unreachable_contact_moves_the_lead_on(progress, dialable, expected):
+    """Twilio refused the number for good: like a failed call, with its own reason."""
+    out = decide_unreachable(PLAIN, progress, dialable, NOW)
+    assert (out.action, out.next_round, out.next_contact_index, out.lead_status) == expected
+    assert out.reason == "invalid_number"
+
+
+@pytest.mark.parametrize("action, status", [
+    (Action.COMPLETE, LeadStatus.COMPLETED), (Action.MAX_RETRIES, LeadStatus.MAX_RETRIES),
+    (Action.NEXT_CONTACT, LeadStatus.RESCHEDULED), (Action.RETRY, LeadStatus.RESCHEDULED), (Action.WAIT, None)])
+def test_each_action_has_one_lead_status(action, status):
+    assert CallOutcome(action, "r").lead_status == status

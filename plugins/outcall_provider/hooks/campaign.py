@@ -11,20 +11,17 @@ from airflow.providers.postgres.hooks.postgres import PostgresHook
 from psycopg.types.json import Jsonb
 
 from outcall_provider import sql
+from outcall_provider.exceptions import LeadBusy
 from outcall_provider.hooks import lead_import
 from outcall_provider.hooks.campaign_pages import CampaignPagesMixin
 from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
-from outcall_provider.rules.outcome import LEAD_STATUS_AFTER, Action, CallOutcome
+from outcall_provider.rules.outcome import Action, CallOutcome
 from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, LEAD_STATUSES
 from outcall_provider.rules.phone import mask_phones_in_text
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
 IN_FLIGHT_LOCK = 4_242_002  # and one dialer at a time counting a campaign's calls in flight
-
-
-class LeadBusy(Exception):
-    """A person asked for something that would call a lead twice at once."""
 
 
 class Written(str, Enum):
@@ -392,7 +389,7 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     @staticmethod
     def _outcome_params(lead_id: int, cycle: int, outcome: CallOutcome, now: datetime) -> dict:
-        return {"lead_id": lead_id, "cycle": cycle, "status": LEAD_STATUS_AFTER[outcome.action].value,
+        return {"lead_id": lead_id, "cycle": cycle, "status": outcome.lead_status.value,
                 "next_round": outcome.next_round, "next_contact_index": outcome.next_contact_index,
                 "due_at": outcome.due_at, "goal_met": outcome.goal_met, "reason": outcome.reason, "now": now}
 

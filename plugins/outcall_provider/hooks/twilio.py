@@ -20,8 +20,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from outcall_provider.exceptions import CallNotPlaced, CallOutcomeUnknown, TwilioAccountError
 from outcall_provider.rules.phone import mask_phone
-from outcall_provider.rules.twilio_errors import account_error_hint, is_number_error
+from outcall_provider.rules.twilio_errors import is_number_error
 
 log = logging.getLogger(__name__)
 # twilio-python logs every request URL at INFO, and list URLs carry phone numbers.
@@ -32,31 +33,6 @@ HTTP_TIMEOUT_S = 15      # one REST request
 RETRIES_429 = 6          # 429 = too many concurrent requests; safe to repeat
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 DEFAULT_STORE_CONN_ID = "outcall_db"
-
-
-class CallNotPlaced(Exception):
-    """Twilio refused the call because of the number (a number-specific code such as 21211):
-    do not dial this contact again."""
-
-    def __init__(self, code: int | None, message: str):
-        super().__init__(f"Twilio {code}: {message}")
-        self.code, self.message = code, message
-
-
-class TwilioAccountError(Exception):
-    """Twilio refused the call for a reason of the account or the campaign (caller ID not
-    owned, bad URL, geo permissions, authentication, …): every call would fail the same way,
-    so the dialer stops and a person fixes the cause. No number is to blame."""
-
-    def __init__(self, code: int | None, status: int, message: str):
-        self.code, self.status, self.message = code, status, message
-        super().__init__(f"Twilio refused the call with HTTP {status}, code {code}: {message}. "
-                         f"{account_error_hint(code)}")
-
-
-class CallOutcomeUnknown(Exception):
-    """The create request failed in a way that may or may not have placed the call (5xx,
-    timeout, dropped connection). Resolve by listing before dialing again."""
 
 
 @dataclass(frozen=True)

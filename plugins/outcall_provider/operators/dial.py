@@ -8,7 +8,6 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
-from outcall_provider.campaign_files import find_campaign
 from outcall_provider.rules.states import CampaignStatus
 
 # A tick's dialers stop this long before the next tick is due: the next tick then starts on
@@ -17,15 +16,10 @@ TICK_HANDOVER = timedelta(seconds=5)
 
 
 def campaign_engine(campaign_name: str, **engine_kwargs):
-    """The campaign, its store, its Twilio account and the engine over them."""
-    from outcall_provider.hooks.campaign import CampaignHook
-    from outcall_provider.hooks.twilio import TwilioHook
-    from outcall_provider.operators.calls import CallEngine
+    # Imported when a task runs, not when the DAG file is parsed (hooks pull in drivers).
+    from outcall_provider.engine import campaign_engine as build
 
-    campaign = find_campaign(campaign_name)
-    store = CampaignHook(campaign.db_conn_id)
-    twilio = TwilioHook(campaign.twilio_conn_id)
-    return CallEngine(store, twilio, campaign, store.campaign_id(campaign.name), **engine_kwargs)
+    return build(campaign_name, **engine_kwargs)
 
 
 class DialLeadsOperator(BaseOperator):

@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperator
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign, leads_csv_path
 from outcall_provider.rules.phone import mask_phone
+from outcall_provider.rules.progress import is_completed
 from outcall_provider.rules.states import CampaignStatus
 
 BATCH_SIZE = 25          # leads per mapped dial task
@@ -55,7 +56,7 @@ class SyncCampaignOperator(BaseOperator):
             if preflight_fp != row["preflight_fingerprint"]:
                 self._preflight(campaign, store, twilio, campaign_id)
                 store.set_fingerprints(campaign_id, preflight=preflight_fp)
-            status = (CampaignStatus.COMPLETED if is_completed(store.campaign_progress(campaign_id))
+            status = (CampaignStatus.COMPLETED if _completed(store.campaign_progress(campaign_id))
                       else CampaignStatus.IN_PROGRESS).value
             store.set_campaign_status(campaign_id, status, now)
             if status == CampaignStatus.COMPLETED:
@@ -208,7 +209,7 @@ class CampaignStatusOperator(BaseOperator):
         store, _ = _hooks(campaign)
         try:
             campaign_id = store.campaign_id(campaign.name)
-            if is_completed(store.campaign_progress(campaign_id)):
+            if _completed(store.campaign_progress(campaign_id)):
                 store.set_campaign_status(campaign_id, CampaignStatus.COMPLETED.value, clock.now())
             status = store.get_campaign(campaign.name)["status"]
             stats = store.campaign_stats(campaign_id)
@@ -219,9 +220,8 @@ class CampaignStatusOperator(BaseOperator):
             store.close()
 
 
-def is_completed(progress: dict) -> bool:
-    """Every lead is completed or out of attempts, and no call waits to be judged."""
-    return progress["leads"] > 0 and progress["open_leads"] == 0 and progress["open_attempts"] == 0
+def _completed(progress: dict) -> bool:
+    return is_completed(progress["leads"], progress["open_leads"], progress["open_attempts"])
 
 
 def _file_sha256(path: Path) -> str:

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import yaml
 from phonenumbers import SUPPORTED_REGIONS
 
+from outcall_provider.exceptions import CampaignFileError
+
 from .phone import InvalidPhone, normalize_phone
 from .window import CallingWindow
 
@@ -29,13 +31,6 @@ _CONNECTIONS_KEYS = ("db_conn_id", "twilio_conn_id")
 
 _NAME_RE = re.compile(r"[a-z0-9_]+")
 _HOURS_RE = re.compile(r"(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})")
-
-
-class CampaignFileError(ValueError):
-    def __init__(self, path: str, errors: list[str]):
-        self.path = path
-        self.errors = list(errors)
-        super().__init__(f"{path}: " + "\n".join(self.errors))
 
 
 @dataclass(frozen=True)

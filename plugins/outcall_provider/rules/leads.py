@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from outcall_provider.rules.phone import InvalidPhone, mask_phones_in_text, normalize_phone
+from outcall_provider.exceptions import LeadFileError
+from outcall_provider.rules.phone import InvalidPhone, normalize_phone
 
 MAX_SECONDARY = 10
 # The unique index on external_id takes at most ~2700 bytes: 500 characters fit even as 4-byte UTF-8.
@@ -15,16 +16,6 @@ MAX_EXTERNAL_ID = 500
 PHONE = "phone_number"
 EXTERNAL_ID = "external_id"
 _SECONDARY = re.compile(r"secondary_phone_(\d+)$")
-
-
-class LeadFileError(ValueError):
-    """The file as a whole cannot be read as leads (no header, missing or bad columns)."""
-
-    def __init__(self, source: str, errors: list[str]):
-        # A file without a header shows its first lead as column names: no full number in errors.
-        self.source, self.errors = source, [mask_phones_in_text(e) for e in errors]
-        self.report = None  # the stored import report, once there is one
-        super().__init__(f"{source}: " + "; ".join(self.errors))
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,11 @@ class CallOutcome:
     reached_person: bool = False
     note: str = ""
 
+    @property
+    def lead_status(self) -> LeadStatus | None:
+        """The lead's status once this outcome is applied (None: WAIT, nothing is applied)."""
+        return LEAD_STATUS_AFTER.get(self.action)
+
 
 def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now: datetime,
            goal: str | None = None, grace: timedelta = timedelta(minutes=5)) -> CallOutcome:
@@ -102,6 +107,16 @@ def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now:
         return CallOutcome(Action.COMPLETE, "goal_met", goal_met=goal_met, reached_person=True)
     # A person was reached but said no: try again next round, not their other numbers now.
     return _end_of_round(policy, progress, now, "goal_not_met", goal_met, reached_person=True)
+
+
+def decide_unreachable(policy: RetryPolicy, progress: LeadProgress, has_dialable_contact: bool,
+                       now: datetime) -> CallOutcome:
+    """A contact Twilio refused for good (or a re-import removed) was not dialed: the lead goes
+    on like after a failed call, to its next contact or round; with no dialable contact left
+    at all it is out of attempts."""
+    if not has_dialable_contact:
+        return CallOutcome(Action.MAX_RETRIES, "invalid_number", note="no dialable contact left")
+    return _not_reached(policy, progress, now, "invalid_number", None)
 
 
 def _not_reached(policy, progress, now, reason, goal_met) -> CallOutcome:

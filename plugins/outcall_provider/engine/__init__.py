@@ -1,0 +1,43 @@
+"""The call engine: dial claimed leads and reconcile their calls (no Airflow).
+
+Plain classes over a CampaignHook and a TwilioHook, so the same code runs in an Airflow task,
+the CLI, a benchmark or a crash test. Decisions take `now` from one injectable clock.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Callable
+
+from outcall_provider import clock as default_clock
+from outcall_provider.engine.dialer import DialReport, Dialer
+from outcall_provider.engine.reconciler import ORPHAN_GRACE, PRICE_RECHECK, ReconcileReport, Reconciler
+from outcall_provider.rules.campaign import Campaign
+
+__all__ = ["CallEngine", "DialReport", "ReconcileReport", "ORPHAN_GRACE", "campaign_engine"]
+
+
+class CallEngine(Dialer, Reconciler):
+    """Dials and reconciles one campaign."""
+
+    def __init__(self, store, twilio, campaign: Campaign, campaign_id: int, *,
+                 clock: Callable[[], datetime] = default_clock.now, sleep: Callable[[float], None] = time.sleep,
+                 poll_interval: float = 1.0, variables_grace: timedelta = timedelta(minutes=5),
+                 orphan_grace: timedelta = ORPHAN_GRACE, price_recheck: timedelta = PRICE_RECHECK):
+        self.store, self.twilio, self.campaign, self.campaign_id = store, twilio, campaign, campaign_id
+        self.clock, self.sleep, self.poll_interval = clock, sleep, poll_interval
+        self.variables_grace, self.orphan_grace, self.price_recheck = variables_grace, orphan_grace, price_recheck
+        self.window = campaign.window()
+
+
+
+def campaign_engine(campaign_name: str, **engine_kwargs) -> CallEngine:
+    """The one factory: the campaign's file, its own store and Twilio account, the engine."""
+    from outcall_provider.campaign_files import find_campaign
+    from outcall_provider.hooks.campaign import CampaignHook
+    from outcall_provider.hooks.twilio import TwilioHook
+
+    campaign = find_campaign(campaign_name)
+    store = CampaignHook(campaign.db_conn_id)
+    twilio = TwilioHook(campaign.twilio_conn_id)
+    return CallEngine(store, twilio, campaign, store.campaign_id(campaign.name), **engine_kwargs)
