@@ -200,7 +200,8 @@ def main() -> None:
             calls_by_number = Counter(c["to"] for c in calls)
             duplicate_calls = sum(max(0, n - attempts_by_number.get(to, 0)) for to, n in calls_by_number.items())
             stuck = by_status.get("scheduled", 0) + by_status.get("processing", 0)
-            lost = (args.leads - sum(by_status.values())) + by_status.get("created", 0) + by_status.get("rescheduled", 0)
+            lost = (args.leads - sum(by_status.values())  # missing, or left due and never dialed
+                    + by_status.get("created", 0) + by_status.get("rescheduled", 0))
             busiest = busiest_second([datetime.fromisoformat(c["created_at"]).timestamp() for c in calls])
             stats = sb.stats()
             print(f"{args.leads} leads, {len(calls)} calls in {elapsed:.0f} s at {args.cps} CPS; "

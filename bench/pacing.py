@@ -129,8 +129,8 @@ def main() -> None:
 def in_flight_reconcile(store, sb, work: Path, n: int) -> float:
     """10,000 calls in flight for one campaign, then one reconciliation: count its requests."""
     from outcall_provider.campaign_files import load_campaign
-    from outcall_provider.hooks.twilio import TwilioHook
     from outcall_provider.engine import CallEngine
+    from outcall_provider.hooks.twilio import TwilioHook
 
     campaign_file(work, "pacing_bulk", max_parallel=n)
     campaign = load_campaign(work / "pacing_bulk.yaml")

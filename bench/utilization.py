@@ -35,8 +35,9 @@ def main() -> None:
     ap.add_argument("--time-scale", type=float, default=10)
     args = ap.parse_args()
 
-    import pgcluster
     from airflow_stack import airflow_stack
+
+    import pgcluster
     from sandbox import Sandbox
 
     with pgcluster.temporary_cluster() as url, tempfile.TemporaryDirectory(prefix="outcall-util-") as tmp:

@@ -116,7 +116,9 @@ class Engine:
 
     def create_call(self, form: dict) -> Call:
         """`form` maps Twilio parameter names to lists of values (as parse_qs returns)."""
-        one = lambda name: (form.get(name) or [None])[0]
+        def one(name):
+            return (form.get(name) or [None])[0]
+
         to, from_ = one("To"), one("From")
         if not to:
             raise TwilioError(400, 21201, "No 'To' number is specified")
@@ -330,7 +332,7 @@ def _time_check(name: str, value: str, op: str, when):
         lo = dt.timestamp()
         hi = lo + 86400
     except ValueError:
-        raise TwilioError(400, 20001, f"Invalid value for {name}: {value}")
+        raise TwilioError(400, 20001, f"Invalid value for {name}: {value}") from None
 
     def check(call, now):
         t = when(call, now)

@@ -73,12 +73,12 @@ class Handler(BaseHTTPRequestHandler):
         faults = engine.faults
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
-        for route_method, pattern, name in ROUTES:
-            match = pattern.match(path)
-            if match and route_method == method:
+        name, match = "unknown", None
+        for route_method, pattern, route_name in ROUTES:
+            found = pattern.match(path)
+            if found and route_method == method:
+                name, match = route_name, found
                 break
-        else:
-            name, match = "unknown", None
         try:
             if match is None:
                 raise TwilioError(404, 20404, f"The requested resource {path} was not found")

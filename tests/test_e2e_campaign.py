@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import yaml
-
 from airflow_stack import airflow_stack
+
 from sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -161,7 +161,8 @@ def cmd_preview(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="outcall", description="outbound call campaigns on Airflow")
-    p.add_argument("--conn-id", help="Airflow connection of the campaign store (default: the campaign's, else outcall_db)")
+    p.add_argument("--conn-id",
+                   help="Airflow connection of the campaign store (default: the campaign's, else outcall_db)")
     sub = p.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="the campaign store").add_subparsers(dest="db_command", required=True)
     db.add_parser("migrate", help="apply schema migrations").set_defaults(func=cmd_db_migrate)

@@ -8,8 +8,7 @@ import pytest
 
 from outcall_provider import sql
 from outcall_provider.campaign_files import load_campaign
-from outcall_provider.hooks.campaign import CampaignHook
-from outcall_provider.hooks.campaign import Written
+from outcall_provider.hooks.campaign import CampaignHook, Written
 from outcall_provider.rules.outcome import CallResult, LeadProgress, decide
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +132,8 @@ def test_set_completed_stops_calling(hook, cid):
 def test_a_lead_is_found_by_id_before_external_id(hook, cid):
     by_external_id = hook.find_lead(cid, "crm-3")
     with hook.db.cursor() as cur:  # a lead whose external id looks like another lead's id
-        cur.execute("update outcall_leads set external_id = %s where id = %s", (str(by_external_id + 1), by_external_id))
+        cur.execute("update outcall_leads set external_id = %s where id = %s",
+                    (str(by_external_id + 1), by_external_id))
     hook.db.commit()
     assert hook.find_lead(cid, str(by_external_id + 1)) == by_external_id + 1
 

@@ -40,7 +40,8 @@ def leads(hook, campaign_id):
     with hook.db.cursor() as cur:
         cur.execute("select l.phone_number, l.external_id, l.variables, l.source_line, "
                     "array[l.phone_number] || array(select c.phone_number from outcall_contacts c "
-                    "where c.lead_id = l.id order by c.position) from outcall_leads l where campaign_id = %s order by l.id",
+                    "where c.lead_id = l.id order by c.position) from outcall_leads l "
+                    "where campaign_id = %s order by l.id",
                     (campaign_id,))
         rows = cur.fetchall()
     hook.db.commit()
@@ -66,7 +67,8 @@ def test_imports_leads_with_secondaries_and_variables(hook, campaign_id, tmp_pat
 
 def test_missing_phone_column_is_a_file_error_kept_in_the_store(hook, campaign_id, tmp_path):
     path = write(tmp_path, "phone,first_name\n+14155550101,Ana\n")
-    with pytest.raises(LeadFileError, match=r"required column `phone_number` is missing \(columns found: phone, first_name\)"):
+    missing = r"required column `phone_number` is missing \(columns found: phone, first_name\)"
+    with pytest.raises(LeadFileError, match=missing):
         hook.import_leads_csv(campaign_id, path, None, NOW)
     with hook.db.cursor() as cur:
         cur.execute("select error from outcall_import_reports")
@@ -101,7 +103,8 @@ def test_bom_and_windows_line_endings(hook, campaign_id, tmp_path):
 
 
 def test_quoted_newlines_keep_line_numbers_right(hook, campaign_id, tmp_path):
-    path = write(tmp_path, 'phone_number,notes\n+14155550101,"two\nlines"\nnot-a-phone,x\n+14155550102,"tab\there, back\\\\slash"\n')
+    path = write(tmp_path, 'phone_number,notes\n+14155550101,"two\nlines"\nnot-a-phone,x\n'
+                           '+14155550102,"tab\there, back\\\\slash"\n')
     report = hook.import_leads_csv(campaign_id, path, None, NOW)
     assert (report.imported, report.rejected) == (2, 1)
     assert rejects(hook, report)[0][:2] == (4, "phone_number")  # record 3 starts on physical line 4
@@ -182,7 +185,8 @@ def test_phone_owned_by_another_lead_is_rejected(hook, campaign_id, tmp_path):
     report = hook.import_leads_csv(
         campaign_id, write(tmp_path, "phone_number,external_id\n+14155550101,crm-9\n", "b.csv"), None, NOW)
     assert report.rejected == 1
-    assert rejects(hook, report)[0][2] == "phone_number already belongs to another lead of this campaign (external_id crm-1)"
+    assert rejects(hook, report)[0][2] == \
+        "phone_number already belongs to another lead of this campaign (external_id crm-1)"
 
 
 def test_parallel_import_matches_in_process_import(hook, campaign_id, tmp_path, monkeypatch):

@@ -58,8 +58,8 @@ def campaign_spec(**retry) -> dict:
 @pytest.fixture
 def make_engine(hook, sandbox, tmp_path):
     """engine(csv_text, **retry) → a CallEngine over a fresh campaign with those leads."""
-    from outcall_provider.hooks.twilio import TwilioHook
     from outcall_provider.engine import ORPHAN_GRACE, CallEngine
+    from outcall_provider.hooks.twilio import TwilioHook
 
     engines = []
 

@@ -202,6 +202,6 @@ def test_top_level_must_be_a_mapping(text):
 
 def test_campaign_is_frozen():
     c = parse_campaign(EXAMPLE, PATH)
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):  # frozen
         c.name = "other"
     assert isinstance(c, Campaign)

@@ -155,7 +155,7 @@ def test_callback_faults_drop_duplicate_reorder_and_delay_and_are_counted(receiv
     arrived, bodies, injected, log = _callbacks(receiver, seed=3)
     order = ["initiated", "ringing", "in-progress", "completed"]
     dropped = duplicated = reordered = 0
-    for to, events in arrived.items():
+    for events in arrived.values():
         numbers = [seq for seq, _ in events]
         for seq, status in events:
             assert order[seq] == status  # SequenceNumber is the order the events fired in

@@ -19,7 +19,6 @@ from twilio.rest import Client
 from sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_NUMBER, Sandbox
 from sandbox.outcomes import RANDOM_MIX
 
-
 # -- the Twilio API -----------------------------------------------------------------------
 
 def test_create_fetch_lifecycle_in_twilio_shape(sb):
@@ -203,7 +202,7 @@ def test_outcome_table_rows(sb):
         assert (call.status, call.answered_by) == (status, answered_by), to
         if status != "completed":
             assert call.duration == "0" and call.price is None
-        variables = wait_until(lambda: sb.variables(sids[to]), 2) if goal is not None \
+        variables = wait_until(lambda sid=sids[to]: sb.variables(sid), 2) if goal is not None \
             else sb.variables(sids[to])
         assert (variables or {}).get("appointment_booked") == goal, to
         if goal is not None:

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from outcall_provider import clock as default_clock
-from outcall_provider.engine.dialer import DialReport, Dialer
-from outcall_provider.engine.reconciler import ORPHAN_GRACE, PRICE_RECHECK, ReconcileReport, Reconciler
+from outcall_provider.engine.dialer import Dialer, DialReport
+from outcall_provider.engine.reconciler import ORPHAN_GRACE, PRICE_RECHECK, Reconciler, ReconcileReport
 from outcall_provider.rules.campaign import Campaign
 
 __all__ = ["CallEngine", "DialReport", "ReconcileReport", "ORPHAN_GRACE", "campaign_engine"]

@@ -17,8 +17,8 @@ from outcall_provider.hooks.campaign_pages import CampaignPagesMixin
 from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
 from outcall_provider.rules.outcome import Action, CallOutcome
-from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, LEAD_STATUSES
 from outcall_provider.rules.phone import mask_phones_in_text
+from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, LEAD_STATUSES
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
 IN_FLIGHT_LOCK = 4_242_002  # and one dialer at a time counting a campaign's calls in flight

@@ -182,7 +182,8 @@ class TwilioHook(BaseHook):
         return float(b.balance), b.currency
 
     def owns_number(self, phone_number: str) -> bool:
-        found = self._with_backoff(lambda: self.get_conn().incoming_phone_numbers.list(phone_number=phone_number, limit=1))
+        found = self._with_backoff(
+            lambda: self.get_conn().incoming_phone_numbers.list(phone_number=phone_number, limit=1))
         return bool(found)
 
     def _with_backoff(self, request, before_each_try: Callable[[], None] | None = None):

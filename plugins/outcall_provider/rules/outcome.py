@@ -13,6 +13,7 @@ from enum import Enum
 
 from .campaign import RetryPolicy
 from .states import TERMINAL_CALL_STATUSES, LeadStatus
+
 # Twilio's AMD answers; 'unknown' (and no AMD at all) count as a person, so a lead is never
 # redialled because detection was unsure.
 _PERSON = (None, "human", "unknown")

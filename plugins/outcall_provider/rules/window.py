@@ -13,7 +13,6 @@ All instants returned are UTC.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
@@ -38,7 +37,7 @@ class CallingWindow:
         if not self.days or not self.days <= frozenset(range(7)):
             raise ValueError(f"calling window days must be a non-empty subset of 0..6: {self.days}")
         object.__setattr__(self, "days", frozenset(self.days))
-        self._zone  # fail early on an unknown timezone
+        _ = self._zone  # fail early on an unknown timezone
 
     @cached_property
     def _zone(self) -> ZoneInfo:
