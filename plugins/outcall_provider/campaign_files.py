@@ -42,3 +42,42 @@ def leads_csv_path(campaign: Campaign) -> Path | None:
     if campaign.leads is None or not campaign.leads.csv:
         return None
     return (Path(campaign.path).parent / campaign.leads.csv).resolve()
+
+
+# Parsed campaign files by path, each with the (mtime_ns, size, inode) it was parsed at. The
+# API server reads every campaign file on each request; parsing and validating them every time
+# would cost more than most page queries. An edit, or a file replaced by rename, changes the key.
+_parsed: dict[str, tuple[tuple[int, int, int], Campaign | CampaignFileError]] = {}
+
+
+def load_campaign_cached(path: str | os.PathLike) -> Campaign:
+    """load_campaign, re-read only when the file changed since the last call (an invalid file
+    raises its CampaignFileError again, without being parsed again)."""
+    key = str(path)
+    try:
+        st = os.stat(key)
+    except OSError as e:
+        _parsed.pop(key, None)
+        raise CampaignFileError(key, [f"cannot read the file: {e}"]) from e
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    cached = _parsed.get(key)
+    if cached is None or cached[0] != stamp:
+        try:
+            result: Campaign | CampaignFileError = load_campaign(key)
+        except CampaignFileError as e:
+            result = e
+        cached = _parsed[key] = (stamp, result)
+    if isinstance(cached[1], CampaignFileError):
+        raise cached[1].with_traceback(None)  # one stored error: no traceback piles up on it
+    return cached[1]
+
+
+def cached_campaigns(folder: Path | None = None) -> list[Campaign]:
+    """Every valid campaign file in the folder (invalid ones show as DAG import errors), cached."""
+    found = []
+    for path in campaign_paths(folder):
+        try:
+            found.append(load_campaign_cached(path))
+        except CampaignFileError:
+            continue
+    return found

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from airflow_stack import airflow_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +137,8 @@ def example(hook, campaigns_dir):
     hook.update_attempt_call(attempts[0], "completed", answered_by="human", duration_s=95, price=-0.026,
                              price_unit="USD", ended_at=now)
     hook.set_call_variables(call_sid(1), {"appointment_booked": True, "summary": "booked <b>Tuesday</b>"}, now)
-    hook.apply_outcome(attempts[0], 1, CallOutcome(Action.COMPLETE, "goal met", goal_met=True, reached_person=True), now)
+    hook.apply_outcome(attempts[0], 1,
+                       CallOutcome(Action.COMPLETE, "goal met", goal_met=True, reached_person=True), now)
     hook.update_attempt_call(attempts[1], "busy", duration_s=0, ended_at=now)
     hook.apply_outcome(attempts[1], 1, CallOutcome(Action.RETRY, "busy", next_round=2, due_at=now), now)
     hook.update_attempt_call(attempts[2], "ringing")

@@ -29,9 +29,9 @@ def test_leads_are_paged_and_filtered(api, example):
     assert len(first["leads"]) == len(second["leads"]) == 50
     assert first["leads"][-1]["id"] > second["leads"][0]["id"]
     done = api.get("/api/v1/campaigns/example/leads", params={"status": "completed"}).json()
-    assert [l["external_id"] for l in done["leads"]] == [example["leads"][0]["external_id"]]
+    assert [lead["external_id"] for lead in done["leads"]] == [example["leads"][0]["external_id"]]
     found = api.get("/api/v1/campaigns/example/leads", params={"q": "(415) 796-0001"}).json()
-    assert [l["external_id"] for l in found["leads"]] == ["crm-1001"]  # national, read with default_region
+    assert [lead["external_id"] for lead in found["leads"]] == ["crm-1001"]  # national, read with default_region
     assert api.get("/api/v1/campaigns/example/leads", params={"status": "nonsense"}).status_code == 422
     assert api.get("/api/v1/campaigns/nope/leads").status_code == 404
 
@@ -132,7 +132,7 @@ def test_a_campaign_in_another_store_shows_its_own_leads_and_calls(api, example,
     calls = api.get("/api/v1/campaigns/other/calls").raise_for_status().json()["calls"]
     assert [(c["id"], c["call_status"]) for c in calls] == [(other["attempt_id"], "ringing")]
     leads = api.get("/api/v1/campaigns/other/leads", params={"status": "processing"}).json()["leads"]
-    assert [l["id"] for l in leads] == [other["lead"]["id"]]
+    assert [lead["id"] for lead in leads] == [other["lead"]["id"]]
     r = api.patch(f"/api/v1/campaigns/other/leads/{other['lead']['id'] + 1}", json={"status": "completed"})
     assert r.status_code == 200
     assert api.get("/api/v1/campaigns/other").json()["leads_by_status"]["completed"] == 1
@@ -151,3 +151,108 @@ def test_a_campaign_whose_store_cannot_be_read_is_listed_with_the_reason(api, ca
     listed = {c["name"]: c for c in r.json()["campaigns"]}
     assert "outcall_db_missing" in listed["broken"]["store_error"] and listed["broken"]["leads"] == 0
     assert listed["example"]["leads"] == 200 and listed["example"]["store_error"] is None
+
+
+def test_openapi_documents_every_field_of_the_campaign_list_and_lead_page(api):
+    spec = api.get("/api/v1/openapi.json").raise_for_status().json()
+    schemas = spec["components"]["schemas"]
+
+    def documented(ref: dict) -> dict:
+        props = schemas[ref["$ref"].rsplit("/", 1)[1]]["properties"]
+        assert [k for k, p in props.items() if not p.get("description")] == []
+        return props
+
+    def answer(path: str) -> dict:
+        return documented(spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+
+    listing = answer("/api/v1/campaigns")
+    summary = documented(listing["campaigns"]["items"])
+    assert {"name", "status", "leads_by_status", "conversion", "cost", "window_next_open", "db_conn_id",
+            "store_error"} <= set(summary)
+    page = answer("/api/v1/campaigns/{name}/leads")
+    assert set(page) == {"leads", "next_before"}
+    lead = documented(page["leads"]["items"])
+    assert {"id", "external_id", "phone_number", "status", "variables", "contacts", "attempts",
+            "last_call"} <= set(lead)
+    call = documented(answer("/api/v1/campaigns/{name}/calls")["calls"]["items"])
+    assert {"late_variables", "late_variables_at", "outcome_note"} <= set(call)
+
+
+def test_the_response_models_keep_every_field_and_value_the_views_return(api, example, hook):
+    """Each answer is what FastAPI wrote before the response models (jsonable_encoder of the same
+    dicts): no field dropped, times and money written as before."""
+    from fastapi.encoders import jsonable_encoder
+
+    from outcall_provider import clock
+    from outcall_provider.api import datamodels as m
+    from outcall_provider.api import views
+    from outcall_provider.api.routes.common import import_result
+
+    def same(model, raw):
+        assert model.model_validate(raw).model_dump(mode="json") == jsonable_encoder(raw)
+
+    view = views.campaign_by_name(hook, "example")
+    same(m.CampaignSummary, views.campaign_summary(hook, view, clock.now(), None))
+    same(m.CampaignStats, views.campaign_detail(hook, view, clock.now(), None))
+    same(m.CampaignSummary, views.campaign_summary(None, views.campaign_by_name(hook, "other"), clock.now(), None))
+    same(m.LeadPage, views.lead_page(hook, view, limit=200))
+    calls = views.calls_page(hook, view)
+    assert {c["variables"] is None for c in calls["calls"]} == {True, False}
+    same(m.CallPage, calls)
+    report = hook.add_lead(example["campaign_id"], "test", ["phone_number", "external_id"], ["12345", ""], "US",
+                           clock.now())
+    result = import_result(hook, report)
+    assert result["rejects"]
+    same(m.ImportResult, result)
+    same(m.ImportReport, {**hook.page_import_report(example["campaign_id"], report.report_id),
+                          "rejects": result["rejects"]})
+
+
+def test_campaign_files_are_parsed_again_only_when_they_change(tmp_path):
+    from outcall_provider import campaign_files
+    from outcall_provider.rules.campaign import CampaignFileError
+
+    source = (campaign_files.campaigns_dir() / "example.yaml").read_text()
+    path = tmp_path / "example.yaml"
+    path.write_text(source)
+    first = campaign_files.load_campaign_cached(path)
+    entries = len(campaign_files._parsed)
+    assert campaign_files.load_campaign_cached(path) is first  # unchanged: the same parse
+    assert len(campaign_files._parsed) == entries
+    path.write_text(source.replace("max_attempts: 3", "max_attempts: 5"))
+    second = campaign_files.load_campaign_cached(path)
+    assert (first.retry.max_attempts, second.retry.max_attempts) == (3, 5)
+    assert len(campaign_files._parsed) == entries  # one entry per file, replaced
+    path.write_text(source.replace("max_attempts: 3", "max_attempts: 9"))
+    for _ in range(2):  # an invalid file fails every time, from one stored parse
+        try:
+            campaign_files.load_campaign_cached(path)
+        except CampaignFileError as e:
+            assert "max_attempts" in str(e)
+        else:
+            raise AssertionError("max_attempts: 9 is out of range")
+    error = campaign_files._parsed[str(path)][1]
+    assert isinstance(error, CampaignFileError)
+    try:
+        campaign_files.load_campaign_cached(path)
+    except CampaignFileError as e:
+        assert e is error
+
+
+def test_an_edited_campaign_file_shows_on_the_next_request(api, campaigns_dir):
+    path = campaigns_dir / "edited.yaml"
+    source = (campaigns_dir / "example.yaml").read_text().replace("name: example", "name: edited")
+
+    def shown():
+        listed = {c["name"]: c for c in api.get("/api/v1/campaigns").raise_for_status().json()["campaigns"]}
+        return listed["edited"]["assistant"] if "edited" in listed else None
+
+    try:
+        path.write_text(source)
+        assert shown() == "Renewals assistant"
+        assert shown() == "Renewals assistant"  # unchanged: served from the cache
+        path.write_text(source.replace("Renewals assistant", "Winback assistant"))
+        assert shown() == "Winback assistant"
+    finally:
+        path.unlink()
+    assert shown() is None

@@ -22,7 +22,7 @@ def test_summary_counts_follow_every_write(hook, example):
     assert summary["leads"] == 200 and summary["goal_met"] == 1
     assert summary["calls_today"] == 3 and float(summary["cost"]) == 0.026 and summary["cost_unit"] == "USD"
     # a person's change, a claim, and a deleted lead all show up
-    hook.page_set_lead_status(cid, example["leads"][0]["id"], "created", now)
+    hook.set_lead_status(cid, example["leads"][0]["id"], "created", now)
     hook.claim_due_leads(cid, now, 10)
     with hook.db.cursor() as cur:
         cur.execute("delete from outcall_leads where id = (select max(id) from outcall_leads)")
@@ -35,8 +35,8 @@ def test_summary_counts_follow_every_write(hook, example):
 def test_count_deltas_are_folded_without_changing_the_sums(hook, example):
     cid, now = example["campaign_id"], example["now"]
     for _ in range(COMPACT_AFTER // 2 + 10):  # each claim + release writes two delta rows
-        hook.page_set_lead_status(cid, example["leads"][1]["id"], "completed", now)
-        hook.page_set_lead_status(cid, example["leads"][1]["id"], "created", now)
+        hook.set_lead_status(cid, example["leads"][1]["id"], "completed", now)
+        hook.set_lead_status(cid, example["leads"][1]["id"], "created", now)
     before = hook.page_campaign_summary(cid, now)["leads_by_status"]  # this read folds them
     with hook.db.cursor() as cur:
         cur.execute("select count(*) from outcall_lead_counts where campaign_id = %s", (cid,))
@@ -52,14 +52,14 @@ def test_lead_pages_walk_newest_first_without_gaps_or_repeats(hook, example):
     seen, before = [], None
     while True:
         page = hook.page_leads(cid, before=before, limit=30)
-        seen += [l["id"] for l in page]
+        seen += [lead["id"] for lead in page]
         if len(page) < 30:
             break
         before = page[-1]["id"]
     assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen)) == 200
     created = hook.page_leads(cid, statuses=["created"], limit=500)
-    assert created and all(l["status"] == "created" for l in created)
-    first = next(l for l in hook.page_leads(cid, limit=500) if l["external_id"] == "crm-1000")
+    assert created and all(lead["status"] == "created" for lead in created)
+    first = next(lead for lead in hook.page_leads(cid, limit=500) if lead["external_id"] == "crm-1000")
     assert first["contacts"] == [{"position": 1, "phone_number": "+16286040000", "invalid_reason": None}]
 
 
@@ -72,8 +72,8 @@ def test_lead_rows_carry_attempts_and_last_call(hook, example):
 
 def test_search_is_exact_on_phone_external_id_and_lead_id(hook, example):
     cid = example["campaign_id"]
-    assert [l["external_id"] for l in hook.page_leads(cid, phone="+14157960001")] == ["crm-1001"]
-    assert [l["external_id"] for l in hook.page_leads(cid, text="crm-1002")] == ["crm-1002"]
+    assert [lead["external_id"] for lead in hook.page_leads(cid, phone="+14157960001")] == ["crm-1001"]
+    assert [lead["external_id"] for lead in hook.page_leads(cid, text="crm-1002")] == ["crm-1002"]
     assert hook.page_leads(cid, text="crm-10") == []
     assert hook.page_leads(cid, text="crm-1002", statuses=["completed"]) == []
 
@@ -84,10 +84,10 @@ def test_status_change_by_id_never_touches_a_lead_whose_external_id_is_that_numb
     with hook.db.cursor() as cur:  # another lead whose external id reads like the target's id
         cur.execute("update outcall_leads set external_id = %s where id = %s", (str(target["id"]), target["id"] + 50))
     hook.db.commit()
-    assert hook.page_set_lead_status(cid, target["id"], "completed", now) == {"id": target["id"], "status": "completed"}
+    assert hook.set_lead_status(cid, target["id"], "completed", now) == {"id": target["id"], "status": "completed"}
     [other] = hook.page_leads(cid, lead_id=target["id"] + 50)
     assert other["status"] == "created"
-    assert hook.page_set_lead_status(cid, 999_999, "created", now) is None
+    assert hook.set_lead_status(cid, 999_999, "created", now) is None
 
 
 def test_status_callbacks_apply_once_in_order_and_never_move_a_call_back(hook, example):

@@ -57,10 +57,9 @@ def readable_dag_ids(user, dag_ids: list[str]) -> set[str]:
 
 def dag_states(dag_ids: list[str]) -> dict[str, dict]:
     """{dag_id: {"is_paused": bool}} for the DAGs Airflow has parsed (and not lost since)."""
-    from sqlalchemy import select
-
     from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         rows = session.execute(select(DagModel.dag_id, DagModel.is_paused)
@@ -81,12 +80,11 @@ def set_dag_running(dag_id: str, running: bool, user) -> str | None:
     """Unpause and trigger a run at once (the next tick should not wait 10 minutes), or pause,
     through the DagModel as Airflow's patch_dag does, with its audit log rows.
     Returns the new run id, if one was started."""
-    from sqlalchemy import select
-
     from airflow.api.common.trigger_dag import trigger_dag
     from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
     from airflow.utils.types import DagRunTriggeredByType
+    from sqlalchemy import select
 
     with create_session() as session:
         dag = session.scalar(select(DagModel).where(DagModel.dag_id == dag_id, DagModel.is_stale.is_(False)))

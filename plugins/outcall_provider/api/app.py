@@ -13,14 +13,14 @@ import logging
 from pathlib import Path
 
 import psycopg
-
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api.security import requires_access_view
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from outcall_provider.api import routes, webhooks
+from outcall_provider.api import webhooks
+from outcall_provider.api.routes import calls, campaigns, imports, leads, vocabulary
 from outcall_provider.rules.phone import mask_phones_in_text
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ def create_campaigns_app() -> FastAPI:
                   description="Campaigns page and its JSON API, inside the Airflow API server.",
                   dependencies=[Depends(requires_access_view(AccessView.PLUGINS))],
                   docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(routes.router)
+    for resource in (vocabulary, campaigns, leads, imports, calls):  # the JSON API, one router each
+        app.include_router(resource.router)
     app.add_exception_handler(psycopg.Error, _database_error)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)

@@ -38,22 +38,15 @@ def thread_hook(conn_id: str = DEFAULT_DB_CONN_ID):
 def store_conn_ids() -> list[str]:
     """Every store a campaign file uses, the default store first (it keeps campaigns whose file
     was removed). Invalid files are skipped: they show as DAG import errors in Airflow."""
-    ids = [DEFAULT_DB_CONN_ID]
-    for path in campaign_files.campaign_paths():
-        try:
-            conn_id = campaign_files.load_campaign(path).db_conn_id
-        except CampaignFileError:
-            continue
-        if conn_id not in ids:
-            ids.append(conn_id)
-    return ids
+    return list(dict.fromkeys([DEFAULT_DB_CONN_ID, *(c.db_conn_id for c in campaign_files.cached_campaigns())]))
 
 
 def campaign_conn_id(name: str) -> str:
     """The store of the campaign file `name` (the default store if there is no such file)."""
+    path = next((p for p in campaign_files.campaign_paths() if p.stem == name), None)  # as find_campaign
     try:
-        return campaign_files.find_campaign(name).db_conn_id
-    except (LookupError, CampaignFileError):
+        return campaign_files.load_campaign_cached(path).db_conn_id if path else DEFAULT_DB_CONN_ID
+    except CampaignFileError:
         return DEFAULT_DB_CONN_ID
 
 

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from outcall_provider import campaign_files
 from outcall_provider.rules.campaign import Campaign, CampaignFileError, parse_campaign_dict
 from outcall_provider.rules.phone import InvalidPhone, mask_phones_in_text, normalize_phone
-from outcall_provider.rules.states import LEAD_STATUSES, CampaignStatus
+from outcall_provider.rules.progress import page_status
+from outcall_provider.rules.states import LEAD_STATUSES
 
 _LEAD_ID = re.compile(r"#?(\d{1,18})")
 
@@ -32,7 +33,7 @@ class CampaignView:
 
     @property
     def dag_id(self) -> str:
-        return f"campaign_{self.name}"
+        return self.campaign.dag_id
 
 
 def _stores(hooks) -> Callable[[str], Any]:
@@ -44,12 +45,7 @@ def campaigns(hooks) -> list[CampaignView]:
     """Campaign files, each with its row in its own store, plus campaigns only a store knows
     (a file since removed). `hooks` as in _stores."""
     hook_for = _stores(hooks)
-    files = []
-    for path in campaign_files.campaign_paths():
-        try:
-            files.append(campaign_files.load_campaign(path))
-        except CampaignFileError:
-            continue  # an invalid file shows as a DAG import error in Airflow, not here
+    files = campaign_files.cached_campaigns()  # an invalid file shows as a DAG import error, not here
     conn_ids = list(dict.fromkeys(["outcall_db", *(c.db_conn_id for c in files)]))
     stored: dict[str, dict] = {}
     errors: dict[str, str] = {}
@@ -80,15 +76,6 @@ def campaign_by_name(hooks, name: str) -> CampaignView | None:
     return next((c for c in campaigns(hooks) if c.name == name), None)
 
 
-def page_status(store_status: str, dag: dict | None) -> str:
-    """draft / in_progress / paused / completed: the store decides completion, the DAG the rest."""
-    if store_status == CampaignStatus.COMPLETED:
-        return CampaignStatus.COMPLETED.value
-    if dag is None or dag["is_paused"]:
-        return (CampaignStatus.DRAFT if store_status == CampaignStatus.DRAFT else CampaignStatus.PAUSED).value
-    return CampaignStatus.IN_PROGRESS.value
-
-
 def _day_start(now: datetime, tz: str) -> datetime:
     local = now.astimezone(ZoneInfo(tz))
     return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(tz))
@@ -98,7 +85,8 @@ def campaign_summary(hook, view: CampaignView, now: datetime, dag: dict | None) 
     c = view.campaign
     window = c.window()
     row = {
-        "name": view.name, "dag_id": view.dag_id, "status": page_status(view.store_status, dag),
+        "name": view.name, "dag_id": view.dag_id,
+        "status": page_status(view.store_status, dag["is_paused"] if dag else None).value,
         "dag_loaded": dag is not None, "dag_paused": dag["is_paused"] if dag else None,
         "assistant": c.assistant.name, "timezone": c.assistant.timezone,
         "goal": c.goal, "post_call_variables": c.assistant.post_call_variables,
@@ -164,7 +152,7 @@ def lead_page(hook, view: CampaignView, *, status: str | None = None, q: str | N
     if view.store_id is None:
         return {"leads": [], "next_before": None}
     statuses = [status] if status else list(LEAD_STATUSES)
-    region = view.campaign.leads.default_region if view.campaign.leads else None
+    region = view.campaign.default_region
     leads = hook.page_leads(view.store_id, statuses=statuses, before=before, limit=limit,
                             **parse_search(q, region))
     return {"leads": leads, "next_before": leads[-1]["id"] if len(leads) == limit else None}

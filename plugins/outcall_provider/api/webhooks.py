@@ -28,9 +28,9 @@ from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import RequestValidator
 
 from outcall_provider import campaign_files, clock
-from outcall_provider.api import airflow_access, variables
+from outcall_provider.api import airflow_access
 from outcall_provider.api.store import store_conn_ids, thread_hook
-from outcall_provider.rules.campaign import CampaignFileError
+from outcall_provider.rules import variables
 from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
 from outcall_provider.rules.states import CALL_STATUSES, TERMINAL_CALL_STATUSES
 
@@ -62,13 +62,7 @@ def _refuse(why: str, *args) -> HTTPException:
 
 def _twilio_conn_ids() -> set[str]:
     """Twilio connections a callback may name: the default and those of the campaign files."""
-    ids = {DEFAULT_TWILIO_CONN_ID}
-    for path in campaign_files.campaign_paths():
-        try:
-            ids.add(campaign_files.load_campaign(path).twilio_conn_id)
-        except CampaignFileError:
-            pass
-    return ids
+    return {DEFAULT_TWILIO_CONN_ID, *(c.twilio_conn_id for c in campaign_files.cached_campaigns())}
 
 
 def _twilio_token(conn_id: str) -> str | None:
