@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps test run stop bench clean
+.PHONY: install system-deps test lint run stop bench clean
 
 install: system-deps $(VENV)/.installed
 
@@ -28,8 +28,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-test: install
+test: install lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
 
 run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash tools/run.sh

@@ -61,7 +61,7 @@ def cmd_validate(args) -> int:
 
 def cmd_import_leads(args) -> int:
     campaign = find_campaign(args.campaign)
-    region = args.default_region or (campaign.leads.default_region if campaign.leads else None)
+    region = args.default_region or campaign.default_region
     hook = _hook(campaign, args.conn_id)
     now = clock.now()
     campaign_id = hook.upsert_campaign(campaign, now)

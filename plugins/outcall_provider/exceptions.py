@@ -32,6 +32,10 @@ class LeadFileError(OutcallError, ValueError):
         super().__init__(f"{source}: " + "; ".join(self.errors))
 
 
+class PreflightError(OutcallError):
+    """A campaign that cannot start; names every problem at once."""
+
+
 class LeadBusy(OutcallError):
     """A person asked for something that would call a lead twice at once."""
 

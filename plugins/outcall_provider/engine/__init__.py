@@ -12,6 +12,8 @@ from typing import Callable
 from outcall_provider import clock as default_clock
 from outcall_provider.engine.dialer import Dialer, DialReport
 from outcall_provider.engine.reconciler import ORPHAN_GRACE, PRICE_RECHECK, Reconciler, ReconcileReport
+from outcall_provider.hooks.campaign import CampaignHook
+from outcall_provider.hooks.twilio import TwilioHook
 from outcall_provider.rules.campaign import Campaign
 
 __all__ = ["CallEngine", "DialReport", "ReconcileReport", "ORPHAN_GRACE", "campaign_engine"]
@@ -20,7 +22,7 @@ __all__ = ["CallEngine", "DialReport", "ReconcileReport", "ORPHAN_GRACE", "campa
 class CallEngine(Dialer, Reconciler):
     """Dials and reconciles one campaign."""
 
-    def __init__(self, store, twilio, campaign: Campaign, campaign_id: int, *,
+    def __init__(self, store: CampaignHook, twilio: TwilioHook, campaign: Campaign, campaign_id: int, *,
                  clock: Callable[[], datetime] = default_clock.now, sleep: Callable[[float], None] = time.sleep,
                  poll_interval: float = 1.0, variables_grace: timedelta = timedelta(minutes=5),
                  orphan_grace: timedelta = ORPHAN_GRACE, price_recheck: timedelta = PRICE_RECHECK):
@@ -34,10 +36,8 @@ class CallEngine(Dialer, Reconciler):
 def campaign_engine(campaign_name: str, **engine_kwargs) -> CallEngine:
     """The one factory: the campaign's file, its own store and Twilio account, the engine."""
     from outcall_provider.campaign_files import find_campaign
-    from outcall_provider.hooks.campaign import CampaignHook
-    from outcall_provider.hooks.twilio import TwilioHook
+    from outcall_provider.hooks import campaign_hooks
 
     campaign = find_campaign(campaign_name)
-    store = CampaignHook(campaign.db_conn_id)
-    twilio = TwilioHook(campaign.twilio_conn_id)
+    store, twilio = campaign_hooks(campaign)
     return CallEngine(store, twilio, campaign, store.campaign_id(campaign.name), **engine_kwargs)

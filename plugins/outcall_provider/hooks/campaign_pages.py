@@ -61,9 +61,6 @@ class CampaignPagesMixin:
             return []
         return self._page_rows("page_lead_rows", {"campaign_id": campaign_id, "ids": ids})
 
-    def page_set_lead_status(self, campaign_id: int, lead_id: int, status: str, now: datetime) -> dict | None:
-        return self.set_lead_status(campaign_id, lead_id, status, now)
-
     def page_import_report(self, campaign_id: int, report_id: int) -> dict[str, Any] | None:
         rows = self._page_rows("page_import_report", {"campaign_id": campaign_id, "report_id": report_id})
         return rows[0] if rows else None

@@ -15,24 +15,16 @@ from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign, leads_csv_path
+from outcall_provider.exceptions import PreflightError
+from outcall_provider.hooks import campaign_hooks
+from outcall_provider.hooks.warehouse import WarehouseRows
+from outcall_provider.rules import preflight
 from outcall_provider.rules.phone import mask_phone
 from outcall_provider.rules.progress import is_completed
 from outcall_provider.rules.states import CampaignStatus
 
 BATCH_SIZE = 25          # leads per mapped dial task
 MAX_BATCHES = 1024       # Airflow's max_map_length
-SQL_FETCH_ROWS = 5_000   # rows per fetchmany from a warehouse
-
-
-class PreflightError(Exception):
-    """A campaign that cannot start; names every problem at once."""
-
-
-def _hooks(campaign):
-    from outcall_provider.hooks.campaign import CampaignHook
-    from outcall_provider.hooks.twilio import TwilioHook
-
-    return CampaignHook(campaign.db_conn_id), TwilioHook(campaign.twilio_conn_id)
 
 
 class SyncCampaignOperator(BaseOperator):
@@ -45,7 +37,7 @@ class SyncCampaignOperator(BaseOperator):
 
     def execute(self, context) -> str:
         campaign = find_campaign(self.campaign_name)
-        store, twilio = _hooks(campaign)
+        store, twilio = campaign_hooks(campaign)
         try:
             now = clock.now()
             campaign_id = store.upsert_campaign(campaign, now)
@@ -94,61 +86,28 @@ class SyncCampaignOperator(BaseOperator):
         return fp
 
     def _sync_sql(self, campaign, store, campaign_id: int, region, now):
-        from airflow.providers.common.sql.hooks.sql import DbApiHook
-        from airflow.sdk import BaseHook
-
         source = campaign.leads
-        hook = BaseHook.get_connection(source.conn_id).get_hook()
-        if not isinstance(hook, DbApiHook):
-            raise TypeError(f"{campaign.path}: leads.conn_id: connection {source.conn_id!r} is not a SQL "
-                            f"database connection (its hook {type(hook).__name__} is not a DbApiHook)")
-        digest = hashlib.sha256(source.sql.encode())
-        conn = hook.get_conn()
-        try:
-            cur = conn.cursor()
-            cur.execute(source.sql)
-            header = [d[0] for d in cur.description]
-
-            def records():  # streamed in chunks; "line" is the row number as a CSV would have it
-                line = 1
-                while rows := cur.fetchmany(SQL_FETCH_ROWS):
-                    for row in rows:
-                        line += 1
-                        values = ["" if v is None else str(v) for v in row]
-                        digest.update("\x1f".join(values).encode("utf-8", "surrogateescape"))
-                        yield line, values
-
-            report = store.import_lead_records(campaign_id, f"sql on {source.conn_id}", header, records(),
+        with WarehouseRows(source.conn_id, source.sql, campaign.path) as rows:
+            report = store.import_lead_records(campaign_id, f"sql on {source.conn_id}", rows.header, rows.records(),
                                                region, now)
-        finally:
-            conn.close()
-        return "sql:" + digest.hexdigest(), report
+        return rows.fingerprint, report
 
     def _preflight(self, campaign, store, twilio, campaign_id: int) -> None:
-        """Stop the campaign only for what stops every call of it; a lead that cannot be dialed
-        is skipped by the dialer (and shown on the Campaigns page), so it is only a warning."""
-        problems = []
+        """Gather the facts and let rules/preflight.py judge them."""
         phone = campaign.assistant.phone_number
-        if not twilio.owns_number(phone):
-            problems.append(f"assistant.phone_number {mask_phone(phone)} does not belong to the Twilio account "
-                            f"{twilio.account_sid} (connection {campaign.twilio_conn_id})")
         floor = self.min_balance if self.min_balance is not None else float(
             twilio.get_connection(campaign.twilio_conn_id).extra_dejson.get("min_balance", 1.0))
         balance, currency = twilio.balance()
-        if balance < floor:
-            problems.append(f"the Twilio balance is {balance:.2f} {currency}, below the floor of {floor:.2f}")
         leads = store.campaign_progress(campaign_id)["leads"]
-        undialable = store.leads_without_dialable_contact(campaign_id) if leads else 0
-        if not leads:
-            problems.append("the campaign has no leads (leads.csv or leads.sql gave none)")
-        elif undialable >= leads:
-            problems.append(f"none of the campaign's {leads} leads has a dialable phone number "
-                            "(Twilio refused every primary and secondary number)")
-        if problems:
-            raise PreflightError(f"campaign {campaign.name} cannot start:\n" + "\n".join(f"- {p}" for p in problems))
-        if undialable:
-            self.log.warning("%s of %s leads have no dialable phone number (Twilio refused every number of "
-                             "theirs); they are skipped, the other leads are dialed", undialable, leads)
+        result = preflight.check(preflight.PreflightFacts(
+            caller_id=phone, caller_id_owned=twilio.owns_number(phone), account_sid=twilio.account_sid,
+            twilio_conn_id=campaign.twilio_conn_id, balance=balance, currency=currency, min_balance=floor,
+            leads=leads, undialable_leads=store.leads_without_dialable_contact(campaign_id) if leads else 0))
+        if not result.passed:
+            raise PreflightError(f"campaign {campaign.name} cannot start:\n"
+                                 + "\n".join(f"- {p}" for p in result.problems))
+        for warning in result.warnings:
+            self.log.warning("%s", warning)
         self.log.info("preflight passed: %s owned, balance %.2f %s, %s leads", mask_phone(phone), balance,
                       currency, leads)
 
@@ -163,7 +122,7 @@ class ClaimBatchesOperator(BaseOperator):
 
     def execute(self, context) -> list[dict[str, Any]]:
         campaign = find_campaign(self.campaign_name)
-        store, _ = _hooks(campaign)
+        store, _ = campaign_hooks(campaign)
         try:
             now = clock.now()
             window = campaign.window()
@@ -206,7 +165,7 @@ class CampaignStatusOperator(BaseOperator):
 
     def execute(self, context) -> dict[str, Any]:
         campaign = find_campaign(self.campaign_name)
-        store, _ = _hooks(campaign)
+        store, _ = campaign_hooks(campaign)
         try:
             campaign_id = store.campaign_id(campaign.name)
             if _completed(store.campaign_progress(campaign_id)):

@@ -87,6 +87,11 @@ class Campaign:
     def goal(self) -> str | None:
         return self.retry.until_goal
 
+    @property
+    def default_region(self) -> str | None:
+        """How national numbers of this campaign's leads are read (None: E.164 only)."""
+        return self.leads.default_region if self.leads else None
+
     def window(self) -> CallingWindow:
         days = frozenset(WEEKDAYS.index(d) for d in self.schedule.days)
         return CallingWindow(self.schedule.start, self.schedule.end, days, self.assistant.timezone)
