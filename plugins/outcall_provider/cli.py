@@ -16,8 +16,7 @@ import psycopg
 
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign, load_campaign
-from outcall_provider.rules.campaign import CampaignFileError
-from outcall_provider.rules.leads import LeadFileError
+from outcall_provider.exceptions import CampaignFileError, LeadFileError, OutcallError
 from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
 
 REJECTS_SHOWN = 20
@@ -31,10 +30,15 @@ def say(text: str, err: bool = False) -> None:
     print(mask_phones_in_text(text), file=sys.stderr if err else sys.stdout)
 
 
+_opened: list = []  # hooks a command opened; main closes them
+
+
 def _hook(campaign=None, conn_id: str | None = None):
     from outcall_provider.hooks.campaign import CampaignHook  # Airflow is slow to import; only when needed
 
-    return CampaignHook(conn_id or (campaign.db_conn_id if campaign else "outcall_db"))
+    hook = CampaignHook(conn_id or (campaign.db_conn_id if campaign else "outcall_db"))
+    _opened.append(hook)
+    return hook
 
 
 def cmd_db_migrate(args) -> int:
@@ -119,13 +123,7 @@ def cmd_leads_set_status(args) -> int:
     if lead_id is None:
         say(f"no lead {args.lead!r} in campaign {campaign.name} (give its id, external_id or phone)", err=True)
         return 1
-    from outcall_provider.hooks.campaign import LeadBusy
-
-    try:
-        row = hook.set_lead_status(campaign_id, lead_id, args.status, clock.now())
-    except LeadBusy as e:
-        say(f"error: {e}", err=True)
-        return 1
+    row = hook.set_lead_status(campaign_id, lead_id, args.status, clock.now())  # LeadBusy: see main
     print(f"lead {row['id']} → {row['status']}")
     return 0
 
@@ -205,12 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CampaignFileError, LeadFileError, LookupError, OSError) as e:
+    except (OutcallError, LookupError, OSError) as e:
         say(f"error: {e}", err=True)
         return 1
     except psycopg.Error as e:
         say(f"error: {database_error(e)}", err=True)
         return 1
+    finally:
+        while _opened:
+            _opened.pop().close()
 
 
 if __name__ == "__main__":

@@ -34,7 +34,15 @@ class DialReport:
 
 
 class _NotPlaced(Exception):
-    """Right before the create: the call must not be placed after all (why in `args[0]`)."""
+    """Right before the create: the call must not be placed after all."""
+
+
+class _WindowClosed(_NotPlaced):
+    """The wait for a CPS slot ended past the calling window."""
+
+
+class _LeadChanged(_NotPlaced):
+    """A person changed the lead since its attempt was written."""
 
 
 
@@ -121,15 +129,15 @@ class Dialer:
             def before_each_try() -> None:  # each try of the create, 429 retries included
                 self.store.pace(self._account_sid(), self.twilio.calls_per_second, self.clock, self.sleep)
                 if not self.window.is_open(self.clock()):  # the wait for a CPS slot may end past the window
-                    raise _NotPlaced("window")
+                    raise _WindowClosed
                 if not attempt.lead_still_ours(lead["id"], lead["cycle"]):
-                    raise _NotPlaced("changed")
+                    raise _LeadChanged
 
             try:
                 sid = self._place(lead, from_number, before_each_try)
             except _NotPlaced as e:
                 attempt.drop_unplaced(self.clock())
-                if e.args[0] == "window":
+                if isinstance(e, _WindowClosed):
                     report.window_closed = True
                 else:
                     report.changed_by_person += 1
