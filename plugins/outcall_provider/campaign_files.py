@@ -30,11 +30,16 @@ def load_campaign(path: str | os.PathLike) -> Campaign:
     return campaign
 
 
+def campaign_path(name: str, folder: Path | None = None) -> Path | None:
+    """The file of campaign `name` (`<name>.yaml` or `.yml`), or None."""
+    return next((path for path in campaign_paths(folder) if path.stem == name), None)
+
+
 def find_campaign(name: str, folder: Path | None = None) -> Campaign:
-    for path in campaign_paths(folder):
-        if path.stem == name:
-            return load_campaign(path)
-    raise LookupError(f"no campaign file {name}.yaml in {folder or campaigns_dir()}")
+    path = campaign_path(name, folder)
+    if path is None:
+        raise LookupError(f"no campaign file {name}.yaml in {folder or campaigns_dir()}")
+    return load_campaign(path)
 
 
 def leads_csv_path(campaign: Campaign) -> Path | None:

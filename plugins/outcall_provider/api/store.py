@@ -43,7 +43,7 @@ def store_conn_ids() -> list[str]:
 
 def campaign_conn_id(name: str) -> str:
     """The store of the campaign file `name` (the default store if there is no such file)."""
-    path = next((p for p in campaign_files.campaign_paths() if p.stem == name), None)  # as find_campaign
+    path = campaign_files.campaign_path(name)
     try:
         return campaign_files.load_campaign_cached(path).db_conn_id if path else DEFAULT_DB_CONN_ID
     except CampaignFileError:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
@@ -304,8 +304,6 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         clocks differ by seconds still share the rate exactly; `clock` is deliberately not read.
         Cheap enough to call before every retry of a create (a 429): one locked read and one
         write per slot, and the lock is never held while waiting."""
-        from datetime import timezone
-
         while True:
             with self.db.cursor() as cur:
                 cur.execute(sql.query("pacing_lock"), {"account_sid": account_sid})
