@@ -5,7 +5,6 @@ import csv
 import random
 import re
 import string
-import threading
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ import pytest
 
 from outcall_provider.hooks import lead_import
 from outcall_provider.rules.leads import LeadFileError
+from tests.stores import side_by_side
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc)
 
@@ -333,33 +333,18 @@ def test_rejects_never_store_a_full_number(hook, campaign_id, tmp_path):
 # -- imports into one campaign at once ---------------------------------------------------------
 def test_two_imports_into_one_campaign_at_once_both_finish_with_nothing_lost(hook, campaign_id, tmp_path,
                                                                             monkeypatch):
-    from outcall_provider.hooks.campaign import CampaignHook
-
     monkeypatch.setattr(lead_import, "BLOCK_ROWS", 100)
     monkeypatch.setattr(lead_import, "CHUNK_ROWS", 50)
     # Both files carry the same CRM lead first (the tick's sync and an upload of an overlapping
     # export), then leads of their own.
     files = [write(tmp_path, "phone_number,external_id\n+14155550001,shared\n" + "".join(
         f"+1415{k}{i:04d},f{k}-{i}\n" for i in range(1500)), f"{k}.csv") for k in (666, 777)]
-    barrier = threading.Barrier(2)
-    reports, errors = {}, []
+    reports = {}
 
-    def run(path):
-        store = CampaignHook()
-        try:
-            barrier.wait()
-            reports[path.name] = store.import_leads_csv(campaign_id, path, None, NOW, workers=1)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-        finally:
-            store.close()
+    def run(store, path):
+        reports[path.name] = store.import_leads_csv(campaign_id, path, None, NOW, workers=1)
 
-    threads = [threading.Thread(target=run, args=(f,)) for f in files]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert errors == []
+    side_by_side(run, files)
     a, b = reports["666.csv"], reports["777.csv"]
     assert sorted([(a.imported, a.updated), (b.imported, b.updated)]) == [(1500, 1), (1501, 0)]
     assert a.rejected == b.rejected == 0

@@ -2,13 +2,12 @@
 share one account's calls per second, spaced by the database's clock."""
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from outcall_provider.hooks.campaign import CampaignHook
+from tests.stores import side_by_side
 
 ACCOUNT = "AC" + "0" * 32
 
@@ -52,26 +51,12 @@ def most_in_one_second(sends: list[datetime]) -> int:
 def run_dialers(skews: list[float], cps: float, sends_each: int) -> list[datetime]:
     """One thread per host, each with its own connection and its own (wrong) clock."""
     taken: list[datetime] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(skews))
 
-    def host(skew: float) -> None:
-        store = CampaignHook()
-        try:
-            start.wait()
-            for _ in range(sends_each):
-                taken.append(store.pace(ACCOUNT, cps, skewed(skew), time.sleep))
-        except BaseException as e:  # noqa: BLE001 - reported by the test thread
-            errors.append(e)
-        finally:
-            store.close()
+    def host(store, skew: float) -> None:
+        for _ in range(sends_each):
+            taken.append(store.pace(ACCOUNT, cps, skewed(skew), time.sleep))
 
-    threads = [threading.Thread(target=host, args=(s,)) for s in skews]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors
+    side_by_side(host, skews)
     return taken
 
 
