@@ -125,7 +125,7 @@ class Reconciler:
             report.waiting_for_variables += 1
             return
         if self.store.apply_outcome(attempt["id"], attempt["cycle"], outcome, now,
-                                    variables_seen=(attempt["variables_received_at"],)):
+                                    variables_seen_at=attempt["variables_received_at"]):
             report.judged += 1
 
     def _fill_in_prices(self, now: datetime, report: ReconcileReport) -> None:

@@ -22,6 +22,7 @@ from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, LEAD_STATUSES
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
 IN_FLIGHT_LOCK = 4_242_002  # and one dialer at a time counting a campaign's calls in flight
+NOT_CHECKED = object()      # apply_outcome without a check of the variables it was decided on
 
 
 class Written(str, Enum):
@@ -366,10 +367,11 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         return kept
 
     def apply_outcome(self, attempt_id: int, cycle: int, outcome: CallOutcome, now: datetime,
-                      variables_seen: tuple[datetime | None] | None = None) -> bool:
+                      variables_seen_at: datetime | None | object = NOT_CHECKED) -> bool:
         """Judge an attempt and move its lead on, in one transaction; False if judged already.
-        `variables_seen` = (received_at,) of the variables the decision was made on: if newer
-        ones arrived since, nothing is judged now (False) and the next poll decides again."""
+        `variables_seen_at`: received_at of the variables the decision was made on (None: none
+        had come); if newer ones arrived since, nothing is judged now (False) and the next poll
+        decides again."""
         if outcome.action is Action.WAIT:
             return False
         with self.db.cursor() as cur:
@@ -377,8 +379,8 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
             cur.execute(sql.query("attempt_judge"), {
                 "attempt_id": attempt_id, "outcome": outcome.action.value, "reason": outcome.reason,
                 "note": outcome.note or None, "goal_met": outcome.goal_met, "now": now,
-                "check_variables": variables_seen is not None,
-                "variables_at": variables_seen[0] if variables_seen else None})
+                "check_variables": variables_seen_at is not NOT_CHECKED,
+                "variables_at": None if variables_seen_at is NOT_CHECKED else variables_seen_at})
             row = cur.fetchone()
             if row is not None:
                 cur.execute(sql.query("lead_apply_outcome"), self._outcome_params(row[0], cycle, outcome, now))
