@@ -34,9 +34,9 @@ def pytest_collection_modifyitems(items):
         path = Path(str(item.fspath)).relative_to(ROOT / "tests").as_posix()
         if path.startswith("rules/"):
             item.add_marker(pytest.mark.unit)
-        elif path == "test_e2e_campaign.py":
+        elif path.startswith("test_e2e_"):
             item.add_marker(pytest.mark.e2e)
-        elif path == "api/test_browser.py":
+        elif path.startswith("api/test_browser"):
             item.add_marker(pytest.mark.browser)
         else:
             item.add_marker(pytest.mark.integration)

@@ -38,9 +38,12 @@ class CampaignStatus(str, Enum):
 
 
 LEAD_STATUSES = tuple(s.value for s in LeadStatus)
-TERMINAL_LEAD_STATUSES = frozenset({LeadStatus.COMPLETED.value, LeadStatus.MAX_RETRIES.value})
+TERMINAL_LEAD_STATUSES = (LeadStatus.COMPLETED.value, LeadStatus.MAX_RETRIES.value)
+# Not claimed by any dialer: dialed once `due_at` has come.
+WAITING_LEAD_STATUSES = (LeadStatus.CREATED.value, LeadStatus.RESCHEDULED.value)
 # A person may set a lead back to `created` (call it again) or to `completed` (stop calling it).
 HAND_SET_LEAD_STATUSES = (LeadStatus.CREATED.value, LeadStatus.COMPLETED.value)
+CAMPAIGN_STATUSES = tuple(s.value for s in CampaignStatus)
 CALL_STATUSES = tuple(s.value for s in CallStatus)
 # A call in one of these has ended: Twilio will not change its status again.
 TERMINAL_CALL_STATUSES = (CallStatus.COMPLETED.value, CallStatus.BUSY.value, CallStatus.NO_ANSWER.value,

@@ -9,4 +9,4 @@ update outcall_leads l
 set status = outcall_due_status(l.last_outcome),
     due_at = %(now)s, claimed_at = null, updated_at = %(now)s
 from gone
-where l.id = gone.lead_id and l.cycle = gone.cycle and l.status = 'processing'
+where l.id = gone.lead_id and l.cycle = gone.cycle and l.status = {{LeadStatus.PROCESSING}}

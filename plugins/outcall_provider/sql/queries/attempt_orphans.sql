@@ -4,6 +4,6 @@
 select id, lead_id, cycle, to_number, from_number, started_at
 from outcall_attempts
 where campaign_id = %(campaign_id)s and call_sid is null and judged_at is null
-  and call_status <> 'failed' and started_at <= %(before)s
+  and call_status <> {{CallStatus.FAILED}} and started_at <= %(before)s
 order by id
 for update skip locked

@@ -5,7 +5,7 @@
 -- dial, reconciliation resolves it from Twilio's records.
 with lead as (
     select id from outcall_leads
-    where id = %(lead_id)s and cycle = %(cycle)s and status = 'scheduled'
+    where id = %(lead_id)s and cycle = %(cycle)s and status = {{LeadStatus.SCHEDULED}}
     for update
 ), inserted as (
     insert into outcall_attempts (campaign_id, lead_id, cycle, round, contact_index, contact_count,
@@ -19,7 +19,7 @@ with lead as (
     select a.id from outcall_attempts a join lead on a.lead_id = lead.id
     where a.cycle = %(cycle)s and a.round = %(round)s and a.contact_index = %(contact_index)s
 ), processing as (
-    update outcall_leads l set status = 'processing', updated_at = %(now)s
+    update outcall_leads l set status = {{LeadStatus.PROCESSING}}, updated_at = %(now)s
     from lead where l.id = lead.id
     returning l.id
 )

@@ -4,14 +4,14 @@ with due as (
     select id
     from outcall_leads
     where campaign_id = %(campaign_id)s
-      and status in ('created', 'rescheduled')
+      and status in {{WAITING_LEAD_STATUSES}}
       and due_at <= %(now)s
     order by due_at, id
     limit %(limit)s
     for update skip locked
 ), claimed as (
     update outcall_leads l
-    set status = 'scheduled', claimed_at = %(now)s, updated_at = %(now)s
+    set status = {{LeadStatus.SCHEDULED}}, claimed_at = %(now)s, updated_at = %(now)s
     from due
     where l.id = due.id
     returning l.id

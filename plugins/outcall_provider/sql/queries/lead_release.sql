@@ -2,4 +2,4 @@
 update outcall_leads
 set status = outcall_due_status(last_outcome),
     claimed_at = null, updated_at = %(now)s
-where id = any(%(lead_ids)s) and status = 'scheduled'
+where id = any(%(lead_ids)s) and status = {{LeadStatus.SCHEDULED}}

@@ -2,4 +2,4 @@
 update outcall_leads
 set status = outcall_due_status(last_outcome),
     claimed_at = null, updated_at = %(now)s
-where campaign_id = %(campaign_id)s and status = 'scheduled' and claimed_at < %(before)s
+where campaign_id = %(campaign_id)s and status = {{LeadStatus.SCHEDULED}} and claimed_at < %(before)s

@@ -12,19 +12,19 @@ with target as (
     update outcall_leads l
     set status = %(status)s,
         cycle = l.cycle + 1,
-        round = case when %(status)s = 'created' then 1 else l.round end,
-        contact_index = case when %(status)s = 'created' then 0 else l.contact_index end,
-        due_at = case when %(status)s = 'created' then %(now)s else l.due_at end,
-        phone_invalid_reason = case when %(status)s = 'created' then null else l.phone_invalid_reason end,
+        round = case when %(status)s = {{LeadStatus.CREATED}} then 1 else l.round end,
+        contact_index = case when %(status)s = {{LeadStatus.CREATED}} then 0 else l.contact_index end,
+        due_at = case when %(status)s = {{LeadStatus.CREATED}} then %(now)s else l.due_at end,
+        phone_invalid_reason = case when %(status)s = {{LeadStatus.CREATED}} then null else l.phone_invalid_reason end,
         claimed_at = null,
         updated_at = %(now)s
     from target
-    where l.id = target.id and not (target.status = 'processing' and %(status)s = 'created')
+    where l.id = target.id and not (target.status = {{LeadStatus.PROCESSING}} and %(status)s = {{LeadStatus.CREATED}})
     returning l.id, l.status
 ), contacts as (
     update outcall_contacts c set invalid_reason = null
     from changed
-    where c.lead_id = changed.id and %(status)s = 'created' and c.invalid_reason is not null
+    where c.lead_id = changed.id and %(status)s = {{LeadStatus.CREATED}} and c.invalid_reason is not null
 )
 select target.id, coalesce(changed.status, target.status) as status, changed.id is not null as changed,
        target.status as previous_status

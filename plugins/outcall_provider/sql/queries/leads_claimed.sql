@@ -2,5 +2,5 @@
 select t.id, t.cycle, t.round, t.contact_index, t.contact_count, t.phone_number, t.external_id,
        t.variables, t.last_outcome, t.to_number, t.invalid_reason
 from outcall_dial_targets t
-where t.id = any(%(lead_ids)s) and t.status = 'scheduled'
+where t.id = any(%(lead_ids)s) and t.status = {{LeadStatus.SCHEDULED}}
 order by t.id

@@ -7,6 +7,6 @@ select
     (select coalesce(jsonb_agg(h order by h.hour), '[]') from (
         select extract(hour from started_at at time zone %(timezone)s)::int as hour,
                count(*) as calls,
-               count(*) filter (where call_status = 'completed'
+               count(*) filter (where call_status = {{CallStatus.COMPLETED}}
                                   and coalesce(answered_by, 'human') in ('human', 'unknown')) as answered
         from outcall_attempts where campaign_id = %(campaign_id)s group by 1) h) as answer_rate_by_hour

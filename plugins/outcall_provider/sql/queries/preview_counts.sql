@@ -1,7 +1,7 @@
 -- Leads grouped by why they would or would not be dialed at `at`.
 select case
-           when status in ('created', 'rescheduled') and due_at <= %(at)s then 'due'
-           when status in ('created', 'rescheduled') then 'waiting'
+           when status in {{WAITING_LEAD_STATUSES}} and due_at <= %(at)s then 'due'
+           when status in {{WAITING_LEAD_STATUSES}} then 'waiting'
            else status
        end as reason,
        count(*) as leads,
