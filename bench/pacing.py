@@ -140,13 +140,13 @@ def in_flight_reconcile(store, sb, work: Path, n: int) -> float:
     store.import_leads_csv(cid, work / "bulk.csv", None, now)
     started = datetime.now(timezone.utc)
     leads = store.claim_due_leads(cid, started, n)
-    sids = [sb.create_call(To=lead["to_number"], From=campaign.assistant.phone_number,
+    sids = [sb.create_call(To=lead.to_number, From=campaign.assistant.phone_number,
                            Url="https://assistant.example.com/voice")["sid"] for lead in leads]
     with store.db.cursor() as cur:  # what n dialers would have written: attempts with their SIDs
         cur.executemany(
             "insert into outcall_attempts (campaign_id, lead_id, cycle, round, contact_index, to_number, "
             "from_number, started_at, call_sid, call_status) values (%s, %s, 1, 1, 0, %s, %s, %s, %s, 'queued')",
-            [(cid, lead["id"], lead["to_number"], campaign.assistant.phone_number, started, sid)
+            [(cid, lead.id, lead.to_number, campaign.assistant.phone_number, started, sid)
              for lead, sid in zip(leads, sids)])
         cur.execute("update outcall_leads set status = 'processing' where campaign_id = %s", (cid,))
     store.db.commit()

@@ -157,8 +157,8 @@ def test_created_during_a_call_is_refused_in_one_line(pg_url, hook, campaigns):
     assert outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns).returncode == 0
     campaign_id = hook.campaign_id("example")
     lead = next(r for r in hook.claim_due_leads(campaign_id, datetime.now(timezone.utc), 10)
-                if r["external_id"] == "crm-1")
-    hook.record_attempt(campaign_id, lead, lead["to_number"], "+14155550100", datetime.now(timezone.utc))
+                if r.external_id == "crm-1")
+    hook.record_attempt(campaign_id, lead, lead.to_number, "+14155550100", datetime.now(timezone.utc))
     r = outcall("leads", "set-status", "example", "crm-1", "created", campaigns=campaigns)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().startswith("error: lead") and "call in flight" in r.stderr

@@ -131,14 +131,15 @@ def example(hook, campaigns_dir):
     leads = hook.claim_due_leads(campaign_id, now, 3)
     attempts = []
     for n, lead in enumerate(leads, start=1):
-        attempt_id = hook.record_attempt(campaign_id, lead, lead["phone_number"], "+14155550100", now).attempt_id
-        hook.set_attempt_sid(attempt_id, call_sid(n))
+        attempt_id = hook.record_attempt(campaign_id, lead, lead.phone_number, "+14155550100", now).attempt_id
+        with hook.attempt_locked(attempt_id) as placing:  # as a dialer saves the SID
+            placing.set_sid(call_sid(n))
         attempts.append(attempt_id)
     hook.update_attempt_call(attempts[0], "completed", answered_by="human", duration_s=95, price=-0.026,
                              price_unit="USD", ended_at=now)
     hook.set_call_variables(call_sid(1), {"appointment_booked": True, "summary": "booked <b>Tuesday</b>"}, now)
     hook.apply_outcome(attempts[0], 1,
-                       CallOutcome(Action.COMPLETE, "goal met", goal_met=True, reached_person=True), now)
+                       CallOutcome(Action.COMPLETE, "goal met", goal_met=True), now)
     hook.update_attempt_call(attempts[1], "busy", duration_s=0, ended_at=now)
     hook.apply_outcome(attempts[1], 1, CallOutcome(Action.RETRY, "busy", next_round=2, due_at=now), now)
     hook.update_attempt_call(attempts[2], "ringing")
@@ -171,7 +172,8 @@ def other(hook_two, campaigns_dir):
     campaign_id = hook_two.upsert_campaign(find_campaign("other", campaigns_dir), now)
     hook_two.import_leads_csv(campaign_id, str(campaigns_dir / "example.csv"), "US", now, workers=1)
     [lead] = hook_two.claim_due_leads(campaign_id, now, 1)
-    attempt_id = hook_two.record_attempt(campaign_id, lead, lead["phone_number"], "+14155550100", now).attempt_id
-    hook_two.set_attempt_sid(attempt_id, call_sid(50))
+    attempt_id = hook_two.record_attempt(campaign_id, lead, lead.phone_number, "+14155550100", now).attempt_id
+    with hook_two.attempt_locked(attempt_id) as placing:  # as a dialer saves the SID
+        placing.set_sid(call_sid(50))
     hook_two.update_attempt_call(attempt_id, "ringing")
     return {"campaign_id": campaign_id, "lead": lead, "attempt_id": attempt_id, "now": now}

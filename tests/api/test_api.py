@@ -29,7 +29,7 @@ def test_leads_are_paged_and_filtered(api, example):
     assert len(first["leads"]) == len(second["leads"]) == 50
     assert first["leads"][-1]["id"] > second["leads"][0]["id"]
     done = api.get("/api/v1/campaigns/example/leads", params={"status": "completed"}).json()
-    assert [lead["external_id"] for lead in done["leads"]] == [example["leads"][0]["external_id"]]
+    assert [lead["external_id"] for lead in done["leads"]] == [example["leads"][0].external_id]
     found = api.get("/api/v1/campaigns/example/leads", params={"q": "(415) 796-0001"}).json()
     assert [lead["external_id"] for lead in found["leads"]] == ["crm-1001"]  # national, read with default_region
     assert api.get("/api/v1/campaigns/example/leads", params={"status": "nonsense"}).status_code == 422
@@ -38,19 +38,19 @@ def test_leads_are_paged_and_filtered(api, example):
 
 def test_a_person_sets_a_lead_back_to_created(api, example):
     lead = example["leads"][0]
-    r = api.patch(f"/api/v1/campaigns/example/leads/{lead['id']}", json={"status": "created"})
-    assert r.status_code == 200 and r.json() == {"id": lead["id"], "status": "created"}
-    [row] = api.get("/api/v1/campaigns/example/leads", params={"q": str(lead["id"])}).json()["leads"]
+    r = api.patch(f"/api/v1/campaigns/example/leads/{lead.id}", json={"status": "created"})
+    assert r.status_code == 200 and r.json() == {"id": lead.id, "status": "created"}
+    [row] = api.get("/api/v1/campaigns/example/leads", params={"q": str(lead.id)}).json()["leads"]
     assert (row["status"], row["cycle"], row["round"]) == ("created", 2, 1)
-    assert api.patch(f"/api/v1/campaigns/example/leads/{lead['id']}", json={"status": "processing"}).status_code == 422
+    assert api.patch(f"/api/v1/campaigns/example/leads/{lead.id}", json={"status": "processing"}).status_code == 422
 
 
 def test_created_while_a_call_is_in_flight_answers_409_and_completed_wins(api, example, hook):
     """Issue 8 point 4: `created` during a call would call the person twice at once."""
     ringing = example["leads"][2]  # its call is still ringing
-    r = api.patch(f"/api/v1/campaigns/example/leads/{ringing['id']}", json={"status": "created"})
+    r = api.patch(f"/api/v1/campaigns/example/leads/{ringing.id}", json={"status": "created"})
     assert r.status_code == 409 and "call in flight" in r.json()["detail"]
-    r = api.patch(f"/api/v1/campaigns/example/leads/{ringing['id']}", json={"status": "completed"})
+    r = api.patch(f"/api/v1/campaigns/example/leads/{ringing.id}", json={"status": "completed"})
     assert r.status_code == 200 and r.json()["status"] == "completed"
 
 
@@ -132,8 +132,8 @@ def test_a_campaign_in_another_store_shows_its_own_leads_and_calls(api, example,
     calls = api.get("/api/v1/campaigns/other/calls").raise_for_status().json()["calls"]
     assert [(c["id"], c["call_status"]) for c in calls] == [(other["attempt_id"], "ringing")]
     leads = api.get("/api/v1/campaigns/other/leads", params={"status": "processing"}).json()["leads"]
-    assert [lead["id"] for lead in leads] == [other["lead"]["id"]]
-    r = api.patch(f"/api/v1/campaigns/other/leads/{other['lead']['id'] + 1}", json={"status": "completed"})
+    assert [lead["id"] for lead in leads] == [other["lead"].id]
+    r = api.patch(f"/api/v1/campaigns/other/leads/{other['lead'].id + 1}", json={"status": "completed"})
     assert r.status_code == 200
     assert api.get("/api/v1/campaigns/other").json()["leads_by_status"]["completed"] == 1
     assert api.get("/api/v1/campaigns/example").json()["leads_by_status"]["completed"] == 1  # untouched

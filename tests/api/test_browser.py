@@ -70,7 +70,7 @@ def test_detail_change_a_leads_status(page, stack, example):
     expect(frame.locator("[data-testid=no-leads]")).to_be_visible()  # it left the `completed` filter
     frame.locator("[data-testid=search]").fill(f"#{example['leads'][0]['id']}")
     frame.locator("[data-testid=status-filter]").select_option("created")
-    lead_id = example["leads"][0]["id"]
+    lead_id = example["leads"][0].id
     expect(frame.locator(f"[data-lead='{lead_id}'] [data-testid=lead-status]")).to_have_text("created")
     page.screenshot(path=ARTIFACTS / "campaign-detail.png", full_page=True)
 

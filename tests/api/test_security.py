@@ -107,7 +107,7 @@ def test_start_and_pause_are_in_airflows_audit_log(stack, api, example):
 
 def test_store_errors_reach_the_user_with_phone_numbers_masked(stack, api, hook, example):
     lead = example["leads"][1]
-    number = lead["phone_number"]
+    number = lead.phone_number
     with hook.db.cursor() as cur:  # a store rule that quotes the lead's number in its error
         cur.execute("""create function outcall_test_refuse() returns trigger language plpgsql as $$
                        begin raise exception 'lead % (%) is locked by the CRM', new.id, new.phone_number; end $$;
@@ -115,7 +115,7 @@ def test_store_errors_reach_the_user_with_phone_numbers_masked(stack, api, hook,
                        for each row execute function outcall_test_refuse()""")
     hook.db.commit()
     try:
-        r = api.patch(f"/api/v1/campaigns/example/leads/{lead['id']}", json={"status": "completed"})
+        r = api.patch(f"/api/v1/campaigns/example/leads/{lead.id}", json={"status": "completed"})
     finally:
         with hook.db.cursor() as cur:
             cur.execute("drop trigger outcall_test_refuse on outcall_leads; drop function outcall_test_refuse()")

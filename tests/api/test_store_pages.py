@@ -22,7 +22,7 @@ def test_summary_counts_follow_every_write(hook, example):
     assert summary["leads"] == 200 and summary["goal_met"] == 1
     assert summary["calls_today"] == 3 and float(summary["cost"]) == 0.026 and summary["cost_unit"] == "USD"
     # a person's change, a claim, and a deleted lead all show up
-    hook.set_lead_status(cid, example["leads"][0]["id"], "created", now)
+    hook.set_lead_status(cid, example["leads"][0].id, "created", now)
     hook.claim_due_leads(cid, now, 10)
     with hook.db.cursor() as cur:
         cur.execute("delete from outcall_leads where id = (select max(id) from outcall_leads)")
@@ -35,8 +35,8 @@ def test_summary_counts_follow_every_write(hook, example):
 def test_count_deltas_are_folded_without_changing_the_sums(hook, example):
     cid, now = example["campaign_id"], example["now"]
     for _ in range(COMPACT_AFTER // 2 + 10):  # each claim + release writes two delta rows
-        hook.set_lead_status(cid, example["leads"][1]["id"], "completed", now)
-        hook.set_lead_status(cid, example["leads"][1]["id"], "created", now)
+        hook.set_lead_status(cid, example["leads"][1].id, "completed", now)
+        hook.set_lead_status(cid, example["leads"][1].id, "created", now)
     before = hook.page_campaign_summary(cid, now)["leads_by_status"]  # this read folds them
     with hook.db.cursor() as cur:
         cur.execute("select count(*) from outcall_lead_counts where campaign_id = %s", (cid,))
@@ -65,7 +65,7 @@ def test_lead_pages_walk_newest_first_without_gaps_or_repeats(hook, example):
 
 def test_lead_rows_carry_attempts_and_last_call(hook, example):
     lead = example["leads"][0]
-    [row] = hook.page_leads(example["campaign_id"], lead_id=lead["id"])
+    [row] = hook.page_leads(example["campaign_id"], lead_id=lead.id)
     assert row["attempts"] == 1 and row["last_call"]["call_status"] == "completed"
     assert row["last_call"]["answered_by"] == "human" and row["status"] == "completed" and row["goal_met"]
 
@@ -82,10 +82,10 @@ def test_status_change_by_id_never_touches_a_lead_whose_external_id_is_that_numb
     cid, now = example["campaign_id"], example["now"]
     target = example["leads"][2]
     with hook.db.cursor() as cur:  # another lead whose external id reads like the target's id
-        cur.execute("update outcall_leads set external_id = %s where id = %s", (str(target["id"]), target["id"] + 50))
+        cur.execute("update outcall_leads set external_id = %s where id = %s", (str(target.id), target.id + 50))
     hook.db.commit()
-    assert hook.set_lead_status(cid, target["id"], "completed", now) == {"id": target["id"], "status": "completed"}
-    [other] = hook.page_leads(cid, lead_id=target["id"] + 50)
+    assert hook.set_lead_status(cid, target.id, "completed", now) == {"id": target.id, "status": "completed"}
+    [other] = hook.page_leads(cid, lead_id=target.id + 50)
     assert other["status"] == "created"
     assert hook.set_lead_status(cid, 999_999, "created", now) is None
 
@@ -96,7 +96,7 @@ def test_status_callbacks_apply_once_in_order_and_never_move_a_call_back(hook, e
     assert not hook.webhook_call_status(sid, 1, "in-progress", "human", None, None)  # a repeat
     assert hook.webhook_call_status(sid, 3, "completed", None, 42, example["now"])
     assert not hook.webhook_call_status(sid, 2, "ringing", None, None, None)  # late
-    [call] = hook.page_calls(example["campaign_id"], lead_id=example["leads"][2]["id"])
+    [call] = hook.page_calls(example["campaign_id"], lead_id=example["leads"][2].id)
     assert (call["call_status"], call["answered_by"], call["duration_s"]) == ("completed", "human", 42)
     assert not hook.webhook_call_status(call_sid(99), 0, "ringing", None, None, None)  # unknown call
 
@@ -106,15 +106,15 @@ def test_reports_merge_until_judged_then_are_kept_apart(hook, example):
 
     sid, attempt_id, now = call_sid(3), example["attempts"][2], example["now"]
     assert hook.set_call_variables(sid, {"appointment_booked": None, "summary": None}, now) == "empty"
-    assert next(a for a in hook.open_attempts(example["campaign_id"]) if a["call_sid"] == sid)["variables"] is None
+    assert next(a for a in hook.open_attempts(example["campaign_id"]) if a.call_sid == sid).variables is None
     assert hook.set_call_variables(sid, {"summary": "hi", "appointment_booked": None}, now) == "used"
     assert hook.set_call_variables(sid, {"summary": None, "appointment_booked": False}, now) == "used"
-    [open_] = [a for a in hook.open_attempts(example["campaign_id"]) if a["call_sid"] == sid]
-    assert open_["variables"] == {"summary": "hi", "appointment_booked": False}
+    [open_] = [a for a in hook.open_attempts(example["campaign_id"]) if a.call_sid == sid]
+    assert open_.variables == {"summary": "hi", "appointment_booked": False}
     hook.update_attempt_call(attempt_id, "completed", answered_by="human", duration_s=10, ended_at=now)
     hook.apply_outcome(attempt_id, 1, CallOutcome(Action.RETRY, "goal not met", next_round=2, due_at=now), now)
     assert hook.set_call_variables(sid, {"appointment_booked": True}, now) == "late"
-    [call] = hook.page_calls(example["campaign_id"], lead_id=example["leads"][2]["id"])
+    [call] = hook.page_calls(example["campaign_id"], lead_id=example["leads"][2].id)
     assert call["variables"] == {"summary": "hi", "appointment_booked": False}  # judged on these
     assert call["late_variables"] == {"appointment_booked": True}
     assert "variables arrived after judging" in call["outcome_note"]
@@ -127,5 +127,5 @@ def test_a_late_callback_fills_in_answered_by_but_never_moves_the_status(hook, e
     assert hook.webhook_call_status(sid, 2, "in-progress", "machine_start", None, None)  # out of order
     assert not hook.webhook_call_status(sid, 2, "in-progress", "machine_start", None, None)  # its repeat
     hook.webhook_call_status(sid, 4, "busy", None, None, None)  # newer, final: neither moves nor clears
-    [call] = hook.page_calls(example["campaign_id"], lead_id=example["leads"][2]["id"])
+    [call] = hook.page_calls(example["campaign_id"], lead_id=example["leads"][2].id)
     assert (call["call_status"], call["answered_by"], call["duration_s"]) == ("completed", "machine_start", 42)

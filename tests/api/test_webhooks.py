@@ -46,7 +46,8 @@ def test_a_sandbox_call_reaches_the_store_through_both_webhooks(stack, hook, exa
         call = sb.create_call(To="+14155550042", From="+14155550100", Url="https://assistant.example.com/voice",
                               StatusCallback=f"{stack.url}/outcall/webhooks/twilio/status",
                               StatusCallbackEvent="initiated ringing answered completed", MachineDetection="Enable")
-        hook.set_attempt_sid(attempt_id, call["sid"])
+        with hook.attempt_locked(attempt_id) as placing:  # as a dialer saves the SID
+            placing.set_sid(call["sid"])
         row = wait_for(lambda: (r := attempt(hook, call["sid"])) and r[0] == "completed" and r[3] and r)
         deliveries = [c["result"] for c in sb.call(call["sid"])["callbacks"]]
     status, answered_by, duration, variables, seq, ended_at = row
@@ -184,7 +185,7 @@ def test_a_report_without_values_is_not_received(stack, hook, ringing, variables
     assert r.status_code == 200 and r.json()["stored"] is False and r.json()["used"] is False
     assert attempt(hook, call_sid(3))[3] is None  # the engine keeps waiting for the variables
     [call] = hook.open_attempts(hook.campaign_id("example"))
-    assert call["call_sid"] == call_sid(3) and call["variables"] is None
+    assert call.call_sid == call_sid(3) and call.variables is None
 
 
 @pytest.mark.parametrize("raw, field", [

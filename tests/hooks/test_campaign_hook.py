@@ -53,7 +53,7 @@ def test_claims_are_exclusive_across_workers(hook, cid):
             cur.execute("select id from outcall_leads where campaign_id = %s order by id limit 3 for update", (cid,))
             held = {r[0] for r in cur.fetchall()}
             claimed = hook.claim_due_leads(cid, NOW, 5)
-            assert len(claimed) == 5 and not held & {r["id"] for r in claimed}
+            assert len(claimed) == 5 and not held & {r.id for r in claimed}
         other.db.rollback()
     finally:
         other.close()
@@ -68,38 +68,39 @@ def test_only_due_leads_are_claimed(hook, cid):
 
 def test_an_attempt_is_recorded_once(hook, cid):
     lead = hook.claim_due_leads(cid, NOW, 1)[0]
-    first = hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW)
+    first = hook.record_attempt(cid, lead, lead.phone_number, FROM, NOW)
     assert first.written is Written.NEW and first.attempt_id is not None
-    assert hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW).written is not Written.NEW
+    assert hook.record_attempt(cid, lead, lead.phone_number, FROM, NOW).written is not Written.NEW
     with hook.db.cursor() as cur:
-        cur.execute("select status from outcall_leads where id = %s", (lead["id"],))
+        cur.execute("select status from outcall_leads where id = %s", (lead.id,))
         assert cur.fetchone()[0] == "processing"
     hook.db.commit()
 
 
 def _dial_and_judge(hook, campaign, cid, lead, result, now):
-    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, now).attempt_id
-    hook.set_attempt_sid(attempt, f"CA{attempt:032d}")
+    attempt = hook.record_attempt(cid, lead, lead.phone_number, FROM, now).attempt_id
+    with hook.attempt_locked(attempt) as placing:  # as a dialer saves the SID
+        placing.set_sid(f"CA{attempt:032d}")
     hook.update_attempt_call(attempt, result.status, answered_by=result.answered_by, ended_at=now)
-    progress = LeadProgress(lead["round"], lead["contact_index"], lead["contact_count"])
+    progress = LeadProgress(lead.round, lead.contact_index, lead.contact_count)
     outcome = decide(campaign.retry, progress, result, now)
-    assert hook.apply_outcome(attempt, lead["cycle"], outcome, now)
-    assert not hook.apply_outcome(attempt, lead["cycle"], outcome, now)  # judged once
+    assert hook.apply_outcome(attempt, lead.cycle, outcome, now)
+    assert not hook.apply_outcome(attempt, lead.cycle, outcome, now)  # judged once
     return outcome
 
 
 def test_outcomes_move_the_lead_through_contacts_and_rounds(hook, campaign, cid):
-    lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r["external_id"] == "crm-1")
+    lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r.external_id == "crm-1")
     _dial_and_judge(hook, campaign, cid, lead, CallResult("no-answer", ended_at=NOW), NOW)
     # the secondary contact is due right away, in the same round
-    again = [r for r in hook.claim_due_leads(cid, NOW, 10) if r["id"] == lead["id"]][0]
-    assert (again["round"], again["contact_index"]) == (1, 1)
+    again = [r for r in hook.claim_due_leads(cid, NOW, 10) if r.id == lead.id][0]
+    assert (again.round, again.contact_index) == (1, 1)
     _dial_and_judge(hook, campaign, cid, again, CallResult("busy", ended_at=NOW), NOW)
     # the round is over: due again after interval_minutes, from the primary contact
-    assert [r for r in hook.claim_due_leads(cid, NOW + timedelta(minutes=9), 10) if r["id"] == lead["id"]] == []
+    assert [r for r in hook.claim_due_leads(cid, NOW + timedelta(minutes=9), 10) if r.id == lead.id] == []
     later = NOW + timedelta(minutes=10)
-    third = [r for r in hook.claim_due_leads(cid, later, 10) if r["id"] == lead["id"]][0]
-    assert (third["round"], third["contact_index"]) == (2, 0)
+    third = [r for r in hook.claim_due_leads(cid, later, 10) if r.id == lead.id][0]
+    assert (third.round, third.contact_index) == (2, 0)
     _dial_and_judge(hook, campaign, cid, third,
                     CallResult("completed", "human", {"appointment_booked": True}, ended_at=later), later)
     stats = hook.campaign_stats(cid)
@@ -109,20 +110,20 @@ def test_outcomes_move_the_lead_through_contacts_and_rounds(hook, campaign, cid)
 
 
 def test_set_back_to_created_calls_again_from_round_one(hook, campaign, cid):
-    lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r["external_id"] == "crm-2")
+    lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r.external_id == "crm-2")
     _dial_and_judge(hook, campaign, cid, lead,
                     CallResult("completed", "human", {"appointment_booked": True}, ended_at=NOW), NOW)
-    assert hook.find_lead(cid, "crm-2") == lead["id"]
-    assert hook.set_lead_status(cid, lead["id"], "created", NOW) == {"id": lead["id"], "status": "created"}
-    again = [r for r in hook.claim_due_leads(cid, NOW, 10) if r["id"] == lead["id"]][0]
-    assert (again["cycle"], again["round"], again["contact_index"]) == (2, 1, 0)
-    assert hook.record_attempt(cid, again, again["phone_number"], FROM, NOW).written is Written.NEW
+    assert hook.find_lead(cid, "crm-2") == lead.id
+    assert hook.set_lead_status(cid, lead.id, "created", NOW) == {"id": lead.id, "status": "created"}
+    again = [r for r in hook.claim_due_leads(cid, NOW, 10) if r.id == lead.id][0]
+    assert (again.cycle, again.round, again.contact_index) == (2, 1, 0)
+    assert hook.record_attempt(cid, again, again.phone_number, FROM, NOW).written is Written.NEW
 
 
 def test_set_completed_stops_calling(hook, cid):
     lead_id = hook.find_lead(cid, "+14155550003")
     assert hook.set_lead_status(cid, lead_id, "completed", NOW)["status"] == "completed"
-    assert "+14155550003" not in {r["phone_number"] for r in hook.claim_due_leads(cid, NOW, 100)}
+    assert "+14155550003" not in {r.phone_number for r in hook.claim_due_leads(cid, NOW, 100)}
     with pytest.raises(ValueError, match="created` or `completed"):
         hook.set_lead_status(cid, lead_id, "processing", NOW)
     assert hook.find_lead(cid, "no-such-lead") is None
@@ -139,13 +140,13 @@ def test_a_lead_is_found_by_id_before_external_id(hook, cid):
 
 
 def test_completing_a_lead_in_flight_keeps_it_completed(hook, campaign, cid):
-    lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r["external_id"] == "crm-4")
-    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW).attempt_id
-    hook.set_lead_status(cid, lead["id"], "completed", NOW)  # while the call is still ringing
-    outcome = decide(campaign.retry, LeadProgress(1, 0, lead["contact_count"]), CallResult("busy", ended_at=NOW), NOW)
-    assert hook.apply_outcome(attempt, lead["cycle"], outcome, NOW)  # the attempt keeps its result
+    lead = next(r for r in hook.claim_due_leads(cid, NOW, 10) if r.external_id == "crm-4")
+    attempt = hook.record_attempt(cid, lead, lead.phone_number, FROM, NOW).attempt_id
+    hook.set_lead_status(cid, lead.id, "completed", NOW)  # while the call is still ringing
+    outcome = decide(campaign.retry, LeadProgress(1, 0, lead.contact_count), CallResult("busy", ended_at=NOW), NOW)
+    assert hook.apply_outcome(attempt, lead.cycle, outcome, NOW)  # the attempt keeps its result
     with hook.db.cursor() as cur:
-        cur.execute("select status from outcall_leads where id = %s", (lead["id"],))
+        cur.execute("select status from outcall_leads where id = %s", (lead.id,))
         assert cur.fetchone()[0] == "completed"
     hook.db.commit()
 
@@ -161,8 +162,9 @@ def test_preview_groups_leads_by_reason(hook, cid):
 def test_a_final_call_status_is_never_moved_back(hook, cid):
     """Point 8: a poll that started before the call ended may answer after a callback."""
     lead = hook.claim_due_leads(cid, NOW, 1)[0]
-    attempt = hook.record_attempt(cid, lead, lead["phone_number"], FROM, NOW).attempt_id
-    hook.set_attempt_sid(attempt, f"CA{attempt:032d}")
+    attempt = hook.record_attempt(cid, lead, lead.phone_number, FROM, NOW).attempt_id
+    with hook.attempt_locked(attempt) as placing:  # as a dialer saves the SID
+        placing.set_sid(f"CA{attempt:032d}")
     hook.update_attempt_call(attempt, "completed", answered_by="machine_start", duration_s=20, ended_at=NOW)
     hook.update_attempt_call(attempt, "ringing")
     with hook.db.cursor() as cur:

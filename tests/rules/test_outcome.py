@@ -25,70 +25,71 @@ LAST_ROUND_PRIMARY = LeadProgress(round=3, contact_index=0, contact_count=2)
 
 YES, NO = {"booked": True}, {"booked": False}
 
-# policy, progress, result -> action, reason, next_contact_index, next_round, due_at, goal_met, reached_person
+# policy, progress, result -> action, reason, next_contact_index, next_round, due_at, goal_met
+# (the reason says whether a person was reached: reached, goal_met, goal_not_met, variables_*)
 ROWS = {
     # completed by a person
     "person, no goal": (PLAIN, FIRST, CallResult("completed", "human"),
-                        Action.COMPLETE, "reached", None, None, None, None, True),
+                        Action.COMPLETE, "reached", None, None, None, None),
     "unknown AMD counts as person": (PLAIN, PRIMARY, CallResult("completed", "unknown"),
-                                     Action.COMPLETE, "reached", None, None, None, None, True),
+                                     Action.COMPLETE, "reached", None, None, None, None),
     "no AMD counts as person": (PLAIN, SECOND, CallResult("completed", None),
-                                Action.COMPLETE, "reached", None, None, None, None, True),
+                                Action.COMPLETE, "reached", None, None, None, None),
     "goal met": (GOAL, PRIMARY, CallResult("completed", "human", YES, ENDED_1M),
-                 Action.COMPLETE, "goal_met", None, None, None, True, True),
+                 Action.COMPLETE, "goal_met", None, None, None, True),
     "goal not met -> next round, contact 0": (GOAL, SECOND, CallResult("completed", "human", NO, ENDED_1M),
-                                              Action.RETRY, "goal_not_met", 0, 3, LATER, False, True),
+                                              Action.RETRY, "goal_not_met", 0, 3, LATER, False),
     "goal variable missing = not met": (GOAL, FIRST, CallResult("completed", "human", {}, ENDED_1M),
-                                        Action.RETRY, "goal_not_met", 0, 2, LATER, False, True),
+                                        Action.RETRY, "goal_not_met", 0, 2, LATER, False),
     "goal not met, last round": (GOAL, LAST_ROUND, CallResult("completed", "human", NO, ENDED_1M),
-                                 Action.MAX_RETRIES, "goal_not_met", None, None, None, False, True),
+                                 Action.MAX_RETRIES, "goal_not_met", None, None, None, False),
     "goal variable truthy but not true": (GOAL, FIRST, CallResult("completed", "human", {"booked": "yes"}, ENDED_1M),
-                                          Action.RETRY, "goal_not_met", 0, 2, LATER, False, True),
+                                          Action.RETRY, "goal_not_met", 0, 2, LATER, False),
     "variables pending, in grace": (GOAL, PRIMARY, CallResult("completed", "human", None, ENDED_1M),
                                     Action.WAIT, "awaiting_variables", None, None, ENDED_1M + timedelta(minutes=5),
-                                    None, True),
+                                    None),
     "variables late, grace expired": (GOAL, PRIMARY, CallResult("completed", "human", None, ENDED_6M),
-                                      Action.RETRY, "variables_late", 0, 2, LATER, False, True),
+                                      Action.RETRY, "variables_late", 0, 2, LATER, False),
     "variables late, last round": (GOAL, LAST_ROUND, CallResult("completed", "human", None, ENDED_6M),
-                                   Action.MAX_RETRIES, "variables_late", None, None, None, False, True),
+                                   Action.MAX_RETRIES, "variables_late", None, None, None, False),
     # completed by a machine
     "voicemail left": (PLAIN, PRIMARY, CallResult("completed", "machine_end_beep"),
-                       Action.COMPLETE, "voicemail_left", None, None, None, None, False),
+                       Action.COMPLETE, "voicemail_left", None, None, None, None),
     "voicemail left, goal campaign": (GOAL, FIRST, CallResult("completed", "machine_start"),
-                                      Action.COMPLETE, "voicemail_left", None, None, None, None, False),
+                                      Action.COMPLETE, "voicemail_left", None, None, None, None),
     "voicemail, on_voicemail -> next contact": (VOICEMAIL, PRIMARY, CallResult("completed", "machine_start"),
-                                                Action.NEXT_CONTACT, "voicemail", 1, 1, NOW, None, False),
+                                                Action.NEXT_CONTACT, "voicemail", 1, 1, NOW, None),
     "voicemail, on_voicemail, last contact": (VOICEMAIL, LAST_CONTACT, CallResult("completed", "machine_end_silence"),
-                                              Action.RETRY, "voicemail", 0, 3, LATER, None, False),
+                                              Action.RETRY, "voicemail", 0, 3, LATER, None),
     "voicemail, on_voicemail, last round": (GOAL_VM, LAST_ROUND, CallResult("completed", "machine_end_other"),
-                                            Action.MAX_RETRIES, "voicemail", None, None, None, None, False),
+                                            Action.MAX_RETRIES, "voicemail", None, None, None, None),
     "fax -> next contact": (PLAIN, SECOND, CallResult("completed", "fax"),
-                            Action.NEXT_CONTACT, "fax", 2, 2, NOW, None, False),
+                            Action.NEXT_CONTACT, "fax", 2, 2, NOW, None),
     "fax, only contact": (PLAIN, FIRST, CallResult("completed", "fax"),
-                          Action.RETRY, "fax", 0, 2, LATER, None, False),
+                          Action.RETRY, "fax", 0, 2, LATER, None),
     # not answered
-    "busy, only contact": (PLAIN, FIRST, CallResult("busy"), Action.RETRY, "busy", 0, 2, LATER, None, False),
+    "busy, only contact": (PLAIN, FIRST, CallResult("busy"), Action.RETRY, "busy", 0, 2, LATER, None),
     "no-answer -> next contact": (PLAIN, PRIMARY, CallResult("no-answer"),
-                                  Action.NEXT_CONTACT, "no-answer", 1, 1, NOW, None, False),
+                                  Action.NEXT_CONTACT, "no-answer", 1, 1, NOW, None),
     "failed, secondary -> next contact": (GOAL, SECOND, CallResult("failed"),
-                                          Action.NEXT_CONTACT, "failed", 2, 2, NOW, None, False),
+                                          Action.NEXT_CONTACT, "failed", 2, 2, NOW, None),
     "canceled, last contact": (PLAIN, LAST_CONTACT, CallResult("canceled"),
-                               Action.RETRY, "canceled", 0, 3, LATER, None, False),
+                               Action.RETRY, "canceled", 0, 3, LATER, None),
     "no-answer, last round": (PLAIN, LAST_ROUND, CallResult("no-answer"),
-                              Action.MAX_RETRIES, "no-answer", None, None, None, None, False),
+                              Action.MAX_RETRIES, "no-answer", None, None, None, None),
     "busy, last round but a contact left": (PLAIN, LAST_ROUND_PRIMARY, CallResult("busy"),
-                                            Action.NEXT_CONTACT, "busy", 1, 3, NOW, None, False),
+                                            Action.NEXT_CONTACT, "busy", 1, 3, NOW, None),
     "answered_by ignored unless completed": (PLAIN, FIRST, CallResult("no-answer", "human"),
-                                             Action.RETRY, "no-answer", 0, 2, LATER, None, False),
+                                             Action.RETRY, "no-answer", 0, 2, LATER, None),
 }
 
 
 @pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
 def test_outcome_table(row):
-    policy, progress, result, action, reason, contact, rnd, due, goal_met, reached = row
+    policy, progress, result, action, reason, contact, rnd, due, goal_met = row
     out = decide(policy, progress, result, NOW)
-    assert (out.action, out.reason, out.next_contact_index, out.next_round, out.due_at, out.goal_met,
-            out.reached_person) == (action, reason, contact, rnd, due, goal_met, reached)
+    assert (out.action, out.reason, out.next_contact_index, out.next_round, out.due_at,
+            out.goal_met) == (action, reason, contact, rnd, due, goal_met)
 
 
 def test_waiting_and_late_say_so_in_the_note():
@@ -105,11 +106,15 @@ def test_grace_boundary_is_exclusive():
     assert out.reason == "variables_late"
 
 
-def test_goal_is_reported_even_without_until_goal():
-    out = decide(PLAIN, FIRST, CallResult("completed", "human", {"booked": True}), NOW, goal="booked")
+def test_the_goal_is_the_policys_until_goal_and_nothing_else():
+    """A campaign's goal is its retry.until_goal (Campaign.goal): without one, a variable that
+    happens to be called like a goal is not judged."""
+    out = decide(PLAIN, FIRST, CallResult("completed", "human", {"booked": True}), NOW)
+    assert (out.action, out.goal_met) == (Action.COMPLETE, None)
+    out = decide(GOAL, FIRST, CallResult("completed", "human", {"booked": True}, ENDED_1M), NOW)
     assert (out.action, out.goal_met) == (Action.COMPLETE, True)
-    out = decide(PLAIN, FIRST, CallResult("completed", "human", {"booked": False}), NOW, goal="booked")
-    assert (out.action, out.goal_met) == (Action.COMPLETE, False)
+    out = decide(GOAL_VM, FIRST, CallResult("completed", "human", {"booked": False}, ENDED_1M), NOW)
+    assert (out.action, out.goal_met) == (Action.RETRY, False)
 
 
 @pytest.mark.parametrize("status", ["queued", "initiated", "ringing", "in-progress"])

@@ -19,7 +19,8 @@ def test_a_query_names_statuses_and_gets_their_literals():
 
 
 def test_an_unknown_word_is_an_error_naming_the_file_and_the_known_words():
-    with pytest.raises(KeyError, match=r"sql/queries/x\.sql: unknown word \{\{LeadStatus\.DIALING\}\}.*LeadStatus\.CREATED"):
+    expected = r"sql/queries/x\.sql: unknown word \{\{LeadStatus\.DIALING\}\}.*LeadStatus\.CREATED"
+    with pytest.raises(KeyError, match=expected):
         sql._expand("x", "select {{LeadStatus.DIALING}}")
 
 

@@ -13,6 +13,7 @@ import requests
 from twilio.base.exceptions import TwilioException
 
 from outcall_provider.hooks.campaign import Written
+from outcall_provider.hooks.rows import ClaimedLead
 from outcall_provider.hooks.twilio import CallNotPlaced, CallOutcomeUnknown, TwilioAccountError
 from outcall_provider.rules.outcome import CallOutcome, LeadProgress, decide_unreachable
 from outcall_provider.rules.phone import mask_phone
@@ -49,7 +50,7 @@ class _LeadChanged(_NotPlaced):
 class Dialer:
     """The dialing half of CallEngine (engine/__init__.py), which sets its attributes."""
 
-    def dial(self, leads: list[dict], *, deadline: datetime | None = None, refill: bool = False,
+    def dial(self, leads: list[ClaimedLead], *, deadline: datetime | None = None, refill: bool = False,
              keep_going: Callable[[], bool] = lambda: True) -> DialReport:
         """Dial claimed leads, never more than max_calls_in_parallel at once and only inside
         the calling window (checked right before each call). With `refill`, keep claiming due
@@ -91,7 +92,7 @@ class Dialer:
                     queue.appendleft(lead)
                     self._wait_for_a_free_line()
         finally:
-            leftover = [lead["id"] for lead in queue]
+            leftover = [lead.id for lead in queue]
             self.store.release_leads(leftover, self.clock())
             report.released += len(leftover)
         return report
@@ -104,16 +105,16 @@ class Dialer:
         self.sleep(self.poll_interval)
         self.reconcile(in_flight_only=True)
 
-    def _dial_one(self, lead: dict, report: DialReport) -> Written | None:
+    def _dial_one(self, lead: ClaimedLead, report: DialReport) -> Written | None:
         """Write the attempt, then place its call once. Returns Written.FULL when the campaign
         has no free line (the lead goes back to the front of the queue)."""
         now = self.clock()
-        if lead.get("invalid_reason") or not lead.get("to_number"):
-            self._skip_invalid_contact(lead, lead.get("invalid_reason") or "no number", now)
+        if lead.invalid_reason or not lead.to_number:
+            self._skip_invalid_contact(lead, lead.invalid_reason or "no number", now)
             report.skipped_invalid += 1
             return None
         from_number = self.campaign.assistant.phone_number
-        recorded = self.store.record_attempt(self.campaign_id, lead, lead["to_number"], from_number, now,
+        recorded = self.store.record_attempt(self.campaign_id, lead, lead.to_number, from_number, now,
                                              max_in_flight=self.campaign.max_calls_in_parallel)
         if recorded.written is Written.EXISTING:
             # This exact attempt was written before (a retried task): reconciliation resolves
@@ -130,7 +131,7 @@ class Dialer:
                 self.store.pace(self._account_sid(), self.twilio.calls_per_second, self.clock, self.sleep)
                 if not self.window.is_open(self.clock()):  # the wait for a CPS slot may end past the window
                     raise _WindowClosed
-                if not attempt.lead_still_ours(lead["id"], lead["cycle"]):
+                if not attempt.lead_still_ours(lead.id, lead.cycle):
                     raise _LeadChanged
 
             try:
@@ -151,8 +152,8 @@ class Dialer:
             except CallOutcomeUnknown as e:
                 # The call may exist. Look once; never create again for this attempt: if it is
                 # not listed yet, reconciliation keeps looking (ORPHAN_GRACE).
-                log.warning("lead %s: %s; looking for the call, not dialing again", lead["id"], e)
-                sid = self._look_for_call(lead["to_number"], from_number, now)
+                log.warning("lead %s: %s; looking for the call, not dialing again", lead.id, e)
+                sid = self._look_for_call(lead.to_number, from_number, now)
                 if sid is None:
                     attempt.set_error(f"Twilio did not answer the create request ({e}); call not found yet")
                     report.unresolved += 1
@@ -168,14 +169,14 @@ class Dialer:
             report.skipped_invalid += 1
             return None
         report.placed += 1
-        log.info("lead %s: dialed %s (call %s)", lead["id"], mask_phone(lead["to_number"]), sid)
+        log.info("lead %s: dialed %s (call %s)", lead.id, mask_phone(lead.to_number), sid)
         return None
 
-    def _place(self, lead: dict, from_number: str, before_each_try: Callable[[], None]) -> str:
-        params = {"lead_id": lead["id"], "campaign": self.campaign.name,
-                  **{k: v for k, v in (lead.get("variables") or {}).items()}}
+    def _place(self, lead: ClaimedLead, from_number: str, before_each_try: Callable[[], None]) -> str:
+        params = {"lead_id": lead.id, "campaign": self.campaign.name,
+                  **{k: v for k, v in (lead.variables or {}).items()}}
         assistant = self.campaign.assistant
-        return self.twilio.place_call(lead["to_number"], from_number, voice_url=assistant.voice_url,
+        return self.twilio.place_call(lead.to_number, from_number, voice_url=assistant.voice_url,
                                       stream_url=assistant.stream_url, parameters=params,
                                       before_each_try=before_each_try, store_conn_id=self.campaign.db_conn_id)
 
@@ -188,19 +189,19 @@ class Dialer:
             log.warning("could not list the calls to %s yet (%s); reconciliation will look", mask_phone(to), e)
             return None
 
-    def _attempt_refused(self, attempt_id: int, lead: dict, error: CallNotPlaced) -> None:
+    def _attempt_refused(self, attempt_id: int, lead: ClaimedLead, error: CallNotPlaced) -> None:
         now = self.clock()
         reason = f"invalid number (Twilio {error.code})"
-        has_dialable = self.store.mark_contact_invalid(lead["id"], lead["contact_index"], reason)
+        has_dialable = self.store.mark_contact_invalid(lead.id, lead.contact_index, reason)
         outcome = self._judge_unreachable(lead, has_dialable, now)
-        self.store.apply_outcome(attempt_id, lead["cycle"], outcome, now)
+        self.store.apply_outcome(attempt_id, lead.cycle, outcome, now)
 
-    def _skip_invalid_contact(self, lead: dict, reason: str, now: datetime) -> None:
-        has_dialable = self.store.mark_contact_invalid(lead["id"], lead["contact_index"], reason)
-        self.store.apply_lead_outcome(lead["id"], lead["cycle"], self._judge_unreachable(lead, has_dialable, now), now)
+    def _skip_invalid_contact(self, lead: ClaimedLead, reason: str, now: datetime) -> None:
+        has_dialable = self.store.mark_contact_invalid(lead.id, lead.contact_index, reason)
+        self.store.apply_lead_outcome(lead.id, lead.cycle, self._judge_unreachable(lead, has_dialable, now), now)
 
-    def _judge_unreachable(self, lead: dict, has_dialable: bool, now: datetime) -> CallOutcome:
-        progress = LeadProgress(lead["round"], lead["contact_index"], lead["contact_count"])
+    def _judge_unreachable(self, lead: ClaimedLead, has_dialable: bool, now: datetime) -> CallOutcome:
+        progress = LeadProgress(lead.round, lead.contact_index, lead.contact_count)
         return decide_unreachable(self.campaign.retry, progress, has_dialable, now)
 
     def _account_sid(self) -> str:

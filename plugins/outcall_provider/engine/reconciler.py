@@ -10,9 +10,11 @@ import dataclasses
 import logging
 from datetime import datetime, timedelta
 
+from outcall_provider.hooks.rows import OpenAttempt, PricePending
 from outcall_provider.hooks.twilio import CallInfo
-from outcall_provider.rules.outcome import TERMINAL_CALL_STATUSES, Action, CallResult, LeadProgress, decide
+from outcall_provider.rules.outcome import Action, CallResult, LeadProgress, decide
 from outcall_provider.rules.phone import mask_phones_in_text
+from outcall_provider.rules.states import TERMINAL_CALL_STATUSES, CallStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,46 +59,47 @@ class Reconciler:
                 self.campaign_id, now - STALE_CLAIM, now)
             self._fill_in_prices(now, report)
         open_attempts = self.store.open_attempts(self.campaign_id)
-        calls = self._calls_for([a for a in open_attempts if a["call_status"] not in TERMINAL_CALL_STATUSES],
+        calls = self._calls_for([a for a in open_attempts if a.call_status not in TERMINAL_CALL_STATUSES],
                                 report)
         for attempt in open_attempts:
             try:
-                self._bring_up_to_date(attempt, calls.get(attempt["call_sid"]), report)
+                self._bring_up_to_date(attempt, calls.get(attempt.call_sid), report)
             except Exception as e:  # one attempt that cannot be judged must not stop the others
                 self.store.db.rollback()
                 report.not_judged_errors += 1
                 log.error("attempt %s (call %s) could not be judged and is skipped: %s: %s",
-                          attempt["id"], attempt["call_sid"], type(e).__name__, mask_phones_in_text(str(e)))
+                          attempt.id, attempt.call_sid, type(e).__name__, mask_phones_in_text(str(e)))
         return report
 
-    def _bring_up_to_date(self, attempt: dict, call: CallInfo | None, report: ReconcileReport) -> None:
-        unread_end = attempt["call_status"] in TERMINAL_CALL_STATUSES and attempt["record_read_at"] is None
+    def _bring_up_to_date(self, attempt: OpenAttempt, call: CallInfo | None, report: ReconcileReport) -> None:
+        unread_end = attempt.call_status in TERMINAL_CALL_STATUSES and attempt.record_read_at is None
         if call is None and unread_end:
             # A status callback said the call ended. Judge on Twilio's own record, read once: a
             # callback may lack AnsweredBy, and a voicemail must not pass for a person.
-            call = self._fetch(attempt["call_sid"], report)
-        if call is not None and (call.status != attempt["call_status"] or unread_end):
+            call = self._fetch(attempt.call_sid, report)
+        if call is not None and (call.status != attempt.call_status or unread_end):
             self._record(attempt, call)
             report.updated += 1
-        status = call.status if call is not None else attempt["call_status"]
+        status = call.status if call is not None else attempt.call_status
         if status in TERMINAL_CALL_STATUSES:
             self._judge(attempt, call, status, report)
 
-    def _record(self, attempt: dict, call: CallInfo) -> None:
+    def _record(self, attempt: OpenAttempt, call: CallInfo) -> None:
         final = call.status in TERMINAL_CALL_STATUSES
         self.store.update_attempt_call(
-            attempt["id"], call.status, answered_by=call.answered_by, duration_s=call.duration_s,
+            attempt.id, call.status, answered_by=call.answered_by, duration_s=call.duration_s,
             price=call.price, price_unit=call.price_unit, ended_at=call.end_time if final else None,
             read_at=self.clock() if final else None)
 
-    def _calls_for(self, attempts: list[dict], report: ReconcileReport) -> dict[str, CallInfo]:
+    def _calls_for(self, attempts: list[OpenAttempt] | list[PricePending],
+                   report: ReconcileReport) -> dict[str, CallInfo]:
         """Twilio's record of each attempt's call: one list when many are open."""
         if not attempts:
             return {}
-        wanted = {a["call_sid"] for a in attempts}
+        wanted = {a.call_sid for a in attempts}
         found: dict[str, CallInfo] = {}
         if len(attempts) >= LIST_INSTEAD_OF_FETCH:
-            since = min(a["started_at"] for a in attempts) - CLOCK_SKEW
+            since = min(a.started_at for a in attempts) - CLOCK_SKEW
             for c in self.twilio.list_calls(from_=self.campaign.assistant.phone_number, start_time_after=since):
                 if c.sid in wanted:
                     found[c.sid] = c
@@ -110,22 +113,23 @@ class Reconciler:
         report.twilio_requests += 1
         if call is None:  # Twilio never placed it (or forgot it): the attempt failed
             log.warning("Twilio has no call %s; its attempt counts as failed", sid)
-            call = CallInfo(sid, None, None, "failed", None, None, None, None, None, None, None)
+            call = CallInfo(sid=sid, to=None, from_=None, status=CallStatus.FAILED.value, answered_by=None,
+                            duration_s=None, price=None, price_unit=None, start_time=None, end_time=None,
+                            date_created=None)
         return call
 
-    def _judge(self, attempt: dict, call: CallInfo | None, status: str, report: ReconcileReport) -> None:
+    def _judge(self, attempt: OpenAttempt, call: CallInfo | None, status: str, report: ReconcileReport) -> None:
         now = self.clock()
-        ended_at = (call.end_time if call else None) or attempt["ended_at"] or now
-        result = CallResult(status, answered_by=call.answered_by if call else attempt["answered_by"],
-                            variables=attempt["variables"], ended_at=ended_at)
-        progress = LeadProgress(attempt["round"], attempt["contact_index"], attempt["contact_count"])
-        outcome = decide(self.campaign.retry, progress, result, now, goal=self.campaign.goal,
-                         grace=self.variables_grace)
+        ended_at = (call.end_time if call else None) or attempt.ended_at or now
+        result = CallResult(status, answered_by=call.answered_by if call else attempt.answered_by,
+                            variables=attempt.variables, ended_at=ended_at)
+        progress = LeadProgress(attempt.round, attempt.contact_index, attempt.contact_count)
+        outcome = decide(self.campaign.retry, progress, result, now, grace=self.variables_grace)
         if outcome.action is Action.WAIT:
             report.waiting_for_variables += 1
             return
-        if self.store.apply_outcome(attempt["id"], attempt["cycle"], outcome, now,
-                                    variables_seen_at=attempt["variables_received_at"]):
+        if self.store.apply_outcome(attempt.id, attempt.cycle, outcome, now,
+                                    variables_seen_at=attempt.variables_received_at):
             report.judged += 1
 
     def _fill_in_prices(self, now: datetime, report: ReconcileReport) -> None:
@@ -134,8 +138,8 @@ class Reconciler:
         pending = self.store.price_pending(self.campaign_id, now - self.price_recheck, PRICE_CHECKS)
         calls = self._calls_for(pending, report)
         for attempt in pending:
-            call = calls[attempt["call_sid"]]
-            self.store.price_checked(attempt["id"], call.price, call.price_unit, now)
+            call = calls[attempt.call_sid]
+            self.store.price_checked(attempt.id, call.price, call.price_unit, now)
             report.prices_filled += call.price is not None
 
     def _resolve_orphans(self, now: datetime, report: ReconcileReport) -> None:
@@ -144,12 +148,12 @@ class Reconciler:
         make the lead due again. Never dial blindly."""
         with self.store.orphan_attempts(self.campaign_id, now) as orphans:
             for orphan, attempt in orphans:
-                sid = self._find_call(orphan["to_number"], orphan["from_number"], orphan["started_at"])
+                sid = self._find_call(orphan.to_number, orphan.from_number, orphan.started_at)
                 report.twilio_requests += 1
                 if sid is not None:
                     attempt.set_sid(sid)
                     report.orphans_bound += 1
-                elif orphan["started_at"] <= now - self.orphan_grace:
+                elif orphan.started_at <= now - self.orphan_grace:
                     attempt.drop_unplaced(now)
                     report.orphans_not_placed += 1
                 else:

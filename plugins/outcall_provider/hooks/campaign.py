@@ -14,6 +14,7 @@ from outcall_provider import sql
 from outcall_provider.exceptions import LeadBusy
 from outcall_provider.hooks import lead_import
 from outcall_provider.hooks.campaign_pages import CampaignPagesMixin
+from outcall_provider.hooks.rows import ClaimedLead, OpenAttempt, OrphanAttempt, PricePending
 from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
 from outcall_provider.rules.outcome import Action, CallOutcome
@@ -170,14 +171,14 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
             r["value"], r["reason"] = mask_phones_in_text(r["value"]), mask_phones_in_text(r["reason"])
         return rows
 
-    def claim_due_leads(self, campaign_id: int, now: datetime, limit: int) -> list[dict[str, Any]]:
-        """Mark up to `limit` due leads `scheduled` and return them, in due order."""
+    def claim_due_leads(self, campaign_id: int, now: datetime, limit: int) -> list[ClaimedLead]:
+        """Mark up to `limit` due leads `scheduled` and return them, by id."""
         rows = self._rows("claim_due_leads", {"campaign_id": campaign_id, "now": now, "limit": limit})
-        return sorted(rows, key=lambda r: r["id"])
+        return [ClaimedLead(**r) for r in rows]
 
-    def claimed_leads(self, lead_ids: list[int]) -> list[dict[str, Any]]:
+    def claimed_leads(self, lead_ids: list[int]) -> list[ClaimedLead]:
         """The leads of a batch descriptor that are still waiting to be dialed."""
-        return self._rows("leads_claimed", {"lead_ids": list(lead_ids)})
+        return [ClaimedLead(**r) for r in self._rows("leads_claimed", {"lead_ids": list(lead_ids)})]
 
     def find_lead(self, campaign_id: int, ref: str) -> int | None:
         """A lead by id, else external_id, else phone number."""
@@ -207,7 +208,7 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         return groups
 
     # -- attempts ------------------------------------------------------------------------
-    def record_attempt(self, campaign_id: int, lead: dict, to_number: str, from_number: str,
+    def record_attempt(self, campaign_id: int, lead: ClaimedLead, to_number: str, from_number: str,
                        now: datetime, max_in_flight: int | None = None) -> RecordedAttempt:
         """Write the attempt before dialing and move the lead to `processing`, only while the
         lead is still `scheduled` in the cycle it was claimed in. With `max_in_flight`, only
@@ -221,9 +222,8 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
                     self.db.rollback()
                     return RecordedAttempt(Written.FULL)
             cur.execute(sql.query("attempt_record"), {
-                "campaign_id": campaign_id, "lead_id": lead["id"], "cycle": lead["cycle"],
-                "round": lead["round"], "contact_index": lead["contact_index"],
-                "contact_count": lead["contact_count"],
+                "campaign_id": campaign_id, "lead_id": lead.id, "cycle": lead.cycle,
+                "round": lead.round, "contact_index": lead.contact_index, "contact_count": lead.contact_count,
                 "to_number": to_number, "from_number": from_number, "now": now})
             new_id, existing_id, claimed = cur.fetchone()
         self.db.commit()
@@ -232,9 +232,6 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         if claimed and existing_id is not None:
             return RecordedAttempt(Written.EXISTING, existing_id)
         return RecordedAttempt(Written.LEAD_CHANGED)
-
-    def set_attempt_sid(self, attempt_id: int, call_sid: str, call_status: str = "queued") -> None:
-        self._rows("attempt_set_sid", {"attempt_id": attempt_id, "call_sid": call_sid, "call_status": call_status})
 
     def in_flight(self, campaign_id: int) -> int:
         return self._rows("attempt_in_flight", {"campaign_id": campaign_id})[0]["count"]
@@ -262,8 +259,8 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
             with conn.cursor() as cur:
                 cur.execute(sql.query("attempt_orphans"), {"campaign_id": campaign_id, "before": before})
                 cols = [d.name for d in cur.description]
-                rows = [dict(zip(cols, r)) for r in cur.fetchall()]
-            yield [(row, _LockedAttempt(conn, row["id"])) for row in rows]
+                rows = [OrphanAttempt(**dict(zip(cols, r))) for r in cur.fetchall()]
+            yield [(row, _LockedAttempt(conn, row.id)) for row in rows]
             conn.commit()
         except BaseException:
             conn.rollback()
@@ -272,8 +269,8 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
     def known_sids(self, sids: list[str]) -> set[str]:
         return {r["call_sid"] for r in self._rows("attempt_sids_known", {"sids": list(sids)})}
 
-    def open_attempts(self, campaign_id: int) -> list[dict[str, Any]]:
-        return self._rows("attempt_open", {"campaign_id": campaign_id})
+    def open_attempts(self, campaign_id: int) -> list[OpenAttempt]:
+        return [OpenAttempt(**r) for r in self._rows("attempt_open", {"campaign_id": campaign_id})]
 
     def release_leads(self, lead_ids: list[int], now: datetime) -> None:
         if lead_ids:
@@ -336,10 +333,11 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
             "duration_s": duration_s, "price": price, "price_unit": price_unit, "ended_at": ended_at,
             "record_read": read_at is not None, "now": read_at})
 
-    def price_pending(self, campaign_id: int, due_before: datetime, max_checks: int) -> list[dict[str, Any]]:
+    def price_pending(self, campaign_id: int, due_before: datetime, max_checks: int) -> list[PricePending]:
         """Judged calls whose price is still empty and due for another look."""
-        return self._rows("attempt_price_pending", {"campaign_id": campaign_id, "due_before": due_before,
+        rows = self._rows("attempt_price_pending", {"campaign_id": campaign_id, "due_before": due_before,
                                                     "max_checks": max_checks})
+        return [PricePending(**r) for r in rows]
 
     def price_checked(self, attempt_id: int, price, price_unit, now: datetime) -> None:
         self._rows("attempt_price_checked", {"attempt_id": attempt_id, "price": price,

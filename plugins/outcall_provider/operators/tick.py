@@ -144,7 +144,7 @@ class ClaimBatchesOperator(BaseOperator):
                 return []
             room = max(campaign.max_calls_in_parallel - store.in_flight(campaign_id), 0)
             leads = store.claim_due_leads(campaign_id, now, min(room, BATCH_SIZE * MAX_BATCHES))
-            lead_ids = [lead["id"] for lead in leads]
+            lead_ids = [lead.id for lead in leads]
             chunks = [lead_ids[i:i + BATCH_SIZE] for i in range(0, len(lead_ids), BATCH_SIZE)]
             chunks = chunks or [[]]  # one refilling dialer at least
             self.log.info("claimed %s due leads into %s batches (%s calls in flight)", len(lead_ids),

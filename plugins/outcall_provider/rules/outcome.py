@@ -65,7 +65,6 @@ class CallOutcome:
     next_round: int | None = None
     due_at: datetime | None = None
     goal_met: bool | None = None
-    reached_person: bool = False
     note: str = ""
 
     @property
@@ -75,10 +74,10 @@ class CallOutcome:
 
 
 def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now: datetime,
-           goal: str | None = None, grace: timedelta = timedelta(minutes=5)) -> CallOutcome:
+           grace: timedelta = timedelta(minutes=5)) -> CallOutcome:
     if result.status not in TERMINAL_CALL_STATUSES:
         raise ValueError(f"call status {result.status!r} is not terminal; allowed {TERMINAL_CALL_STATUSES}")
-    goal = goal or policy.until_goal
+    goal = policy.until_goal
     goal_met = None if goal is None or result.variables is None else result.variables.get(goal) is True
     answered_by = result.answered_by if result.status == "completed" else None
 
@@ -94,20 +93,20 @@ def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now:
         raise ValueError(f"unknown answered_by {answered_by!r}")
 
     if policy.until_goal is None:
-        return CallOutcome(Action.COMPLETE, "reached", goal_met=goal_met, reached_person=True)
+        return CallOutcome(Action.COMPLETE, "reached", goal_met=goal_met)
     if result.variables is None:
         if result.ended_at is None:
             raise ValueError("ended_at is required to bound the wait for post-call variables")
         deadline = result.ended_at + grace
         if now < deadline:
-            return CallOutcome(Action.WAIT, "awaiting_variables", due_at=deadline, reached_person=True,
+            return CallOutcome(Action.WAIT, "awaiting_variables", due_at=deadline,
                                note=f"waiting for post-call variables until {deadline.isoformat()}")
-        return _end_of_round(policy, progress, now, "variables_late", False, reached_person=True,
+        return _end_of_round(policy, progress, now, "variables_late", False,
                              note=f"post-call variables not received within {grace}; goal judged not met")
     if result.variables.get(policy.until_goal) is True:
-        return CallOutcome(Action.COMPLETE, "goal_met", goal_met=goal_met, reached_person=True)
+        return CallOutcome(Action.COMPLETE, "goal_met", goal_met=goal_met)
     # A person was reached but said no: try again next round, not their other numbers now.
-    return _end_of_round(policy, progress, now, "goal_not_met", goal_met, reached_person=True)
+    return _end_of_round(policy, progress, now, "goal_not_met", goal_met)
 
 
 def decide_unreachable(policy: RetryPolicy, progress: LeadProgress, has_dialable_contact: bool,
@@ -127,9 +126,8 @@ def _not_reached(policy, progress, now, reason, goal_met) -> CallOutcome:
     return _end_of_round(policy, progress, now, reason, goal_met)
 
 
-def _end_of_round(policy, progress, now, reason, goal_met, reached_person=False, note="") -> CallOutcome:
+def _end_of_round(policy, progress, now, reason, goal_met, note="") -> CallOutcome:
     if progress.round >= policy.max_attempts:
-        return CallOutcome(Action.MAX_RETRIES, reason, goal_met=goal_met, reached_person=reached_person, note=note)
+        return CallOutcome(Action.MAX_RETRIES, reason, goal_met=goal_met, note=note)
     return CallOutcome(Action.RETRY, reason, next_contact_index=0, next_round=progress.round + 1,
-                       due_at=now + timedelta(minutes=policy.interval_minutes), goal_met=goal_met,
-                       reached_person=reached_person, note=note)
+                       due_at=now + timedelta(minutes=policy.interval_minutes), goal_met=goal_met, note=note)
