@@ -57,6 +57,9 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
     # -- connection and schema ---------------------------------------------------------
     @property
     def db(self):
+        """The store's connection, opened on first use. Opening it also brings the schema up to
+        date once per process (`migrate`, idempotent, one migrator at a time), so that no task,
+        page or CLI command ever meets a store older than its queries."""
         if self._conn is None or self._conn.closed:
             self._conn = self._connect()
             if self.outcall_conn_id not in CampaignHook._migrated:
