@@ -15,7 +15,8 @@ def test_provider_entry_point_describes_the_twilio_connection():
     info = ep.load()()
     assert info["package-name"] == "airflow-provider-outcall"
     assert info["connection-types"][0]["connection-type"] == "twilio"
-    assert set(info["conn-fields"]["twilio"]) == {"base_url", "calls_per_second", "callback_base_url"}
+    assert set(info["connection-types"][0]["conn-fields"]) == {"base_url", "calls_per_second", "callback_base_url",
+                                                               "min_balance", "http_timeout"}
 
 
 def test_plugin_entry_point_loads():

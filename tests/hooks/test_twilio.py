@@ -138,3 +138,76 @@ def test_429_retries_take_a_pacing_slot_each(twilio):
     sid = connect().place_call("+14155550130", "+14155550100", voice_url="https://a.example.com/v",
                                before_each_try=lambda: tries.append(1))
     assert len(tries) == 3 and [c["sid"] for c in sb.calls()] == [sid]
+
+
+def test_extras_default_as_the_connection_form_shows_them(twilio):
+    """Each extra the hook reads is a field of the form, with the default the hook uses."""
+    from outcall_provider.provider_info import get_provider_info
+
+    _, connect = twilio
+    (twilio_type,) = get_provider_info()["connection-types"]
+    fields = twilio_type["conn-fields"]
+    hook = connect()
+    assert hook.calls_per_second == fields["calls_per_second"]["schema"]["default"] == 1
+    assert hook.min_balance == fields["min_balance"]["schema"]["default"] == 1.0
+    assert fields["base_url"]["schema"]["default"] == "https://api.twilio.com"
+    assert fields["http_timeout"]["schema"]["default"] == 15
+    assert connect("twilio_floor", min_balance=0).min_balance == 0  # 0 is a floor, not "unset"
+    assert connect("twilio_floor_form", min_balance="").min_balance == 1.0  # an emptied form field
+
+
+def test_test_button_says_account_numbers_and_balance(twilio):
+    sb, connect = twilio
+    ok, message = connect().test_connection()
+    assert ok, message
+    sid = sb.config.account_sid
+    assert message == f"Connected to account AC…{sid[-4:]}: 1 phone number, balance 100.00 USD"
+
+
+def test_test_button_with_a_wrong_token_says_twilio_refused_it(twilio, monkeypatch):
+    sb, _ = twilio
+    wrong = "wrong-token-0123456789"
+    monkeypatch.setenv("AIRFLOW_CONN_TWILIO_WRONG", json.dumps({
+        "conn_type": "twilio", "login": sb.config.account_sid, "password": wrong, "extra": {"base_url": sb.url}}))
+    ok, message = TwilioHook("twilio_wrong").test_connection()
+    assert not ok
+    assert "answered 401, error 20003" in message and "Authenticate" in message
+    assert "Account SID and the Auth Token" in message
+    assert wrong not in message and sb.config.auth_token not in message
+
+
+def test_test_button_with_an_unreachable_base_url_names_it(twilio):
+    sb, connect = twilio
+    ok, message = connect("twilio_nowhere", base_url="http://127.0.0.1:9").test_connection()
+    assert not ok
+    assert message == "cannot reach the Twilio API at http://127.0.0.1:9: [Errno 111] Connection refused"
+    assert sb.config.auth_token not in message
+
+
+def test_test_button_names_an_extra_that_is_not_a_number(twilio):
+    _, connect = twilio
+    ok, message = connect("twilio_typo", http_timeout="fifteen").test_connection()
+    assert not ok and message == "connection twilio_typo: extra http_timeout must be a number, not 'fifteen'"
+
+
+def test_test_button_on_a_server_that_is_not_twilio_says_so(twilio):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class NotTwilio(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not here!")
+
+        def log_message(self, *args):
+            pass
+
+    _, connect = twilio
+    with ThreadingHTTPServer(("127.0.0.1", 0), NotTwilio) as server:
+        Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_port}"
+        ok, message = connect("twilio_elsewhere", base_url=url).test_connection()
+        server.shutdown()
+    assert not ok and message == f"{url} answered 404: Unable to fetch record"

@@ -2,11 +2,14 @@
 
 login = Account SID, password = Auth Token; extras `base_url` (any Twilio-compatible server),
 `calls_per_second` (the account's CPS), `callback_base_url` (public URL of this Airflow API
-server for status callbacks; empty = poll only) and `http_timeout` (seconds per request, 15).
+server for status callbacks; empty = poll only), `min_balance` (the preflight's balance floor)
+and `http_timeout` (seconds per request). Their defaults are the DEFAULT_* constants below;
+provider_info.py shows the same ones in the connection form (both from hooks/twilio_extras.py).
 """
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +24,12 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from outcall_provider.exceptions import CallNotPlaced, CallOutcomeUnknown, TwilioAccountError
+from outcall_provider.hooks.twilio_extras import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CALLS_PER_SECOND,
+    DEFAULT_MIN_BALANCE,
+    HTTP_TIMEOUT_S,
+)
 from outcall_provider.rules.phone import mask_phone
 from outcall_provider.rules.twilio_errors import is_number_error
 
@@ -29,7 +38,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 RING_TIMEOUT_S = 30      # seconds Twilio lets the phone ring
-HTTP_TIMEOUT_S = 15      # one REST request
 RETRIES_429 = 6          # 429 = too many concurrent requests; safe to repeat
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 DEFAULT_STORE_CONN_ID = "outcall_db"
@@ -64,28 +72,42 @@ class TwilioHook(BaseHook):
         self._warm = False
         self.account_sid = ""
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict:
-        return {"hidden_fields": ["schema", "port", "host"],
-                "relabeling": {"login": "Account SID", "password": "Auth Token"}}
-
     def get_conn(self) -> Client:
         if self._client is None:
             conn = self.get_connection(self.twilio_conn_id)
             self._extras = conn.extra_dejson or {}
             self.account_sid = conn.login
-            timeout = float(self._extras.get("http_timeout") or HTTP_TIMEOUT_S)
+            timeout = self._extra_number("http_timeout", HTTP_TIMEOUT_S)
             client = Client(conn.login, conn.password, http_client=TwilioHttpClient(timeout=timeout))
-            base_url = (self._extras.get("base_url") or "").rstrip("/")
-            if base_url:
-                client.api.base_url = base_url
+            client.api.base_url = self.base_url
             self._client = client
         return self._client
+
+    def _extra_number(self, name: str, default: float) -> float:
+        # Not `or default`: 0 is a real floor for min_balance. The form may send "" for empty.
+        value = self._extras.get(name)
+        if value in (None, ""):
+            return default
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"connection {self.twilio_conn_id}: extra {name} must be a number, "
+                             f"not {value!r}") from None
+
+    @property
+    def base_url(self) -> str:
+        return (self._extras.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
 
     @property
     def calls_per_second(self) -> float:
         self.get_conn()
-        return float(self._extras.get("calls_per_second") or 1)
+        return self._extra_number("calls_per_second", DEFAULT_CALLS_PER_SECOND)
+
+    @property
+    def min_balance(self) -> float:
+        """The preflight's floor: below it a campaign does not start."""
+        self.get_conn()
+        return self._extra_number("min_balance", DEFAULT_MIN_BALANCE)
 
     @property
     def callback_base_url(self) -> str | None:
@@ -177,6 +199,33 @@ class TwilioHook(BaseHook):
             self._warm = True
 
     # -- account ---------------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """The connection form's Test button (Airflow needs [core] test_connection = Enabled):
+        one authenticated read of the balance and the numbers, through `base_url`. The message
+        never holds the Auth Token: it is built here, not copied from an exception."""
+        try:
+            balance, currency = self.balance()
+            numbers = len(self._with_backoff(lambda: self.get_conn().incoming_phone_numbers.list(page_size=1000)))
+        except TwilioRestException as e:
+            hint = " (check the Account SID and the Auth Token)" if e.status == 401 else ""
+            if e.code in (None, e.status):  # no Twilio error code: base_url is likely no Twilio API
+                return False, f"{self.base_url} answered {e.status}: {e.msg}{hint}"
+            return False, (f"Twilio at {self.base_url} answered {e.status}, error {e.code}: {e.msg}{hint}. "
+                           f"https://www.twilio.com/docs/errors/{e.code}")
+        except requests.exceptions.Timeout:
+            timeout = self._extra_number("http_timeout", HTTP_TIMEOUT_S)
+            return False, f"no answer from {self.base_url} within {timeout:g} s"
+        except requests.exceptions.RequestException as e:
+            return False, f"cannot reach the Twilio API at {self.base_url}: {_reason(e)}"
+        except TwilioException as e:  # no credentials, or a list page that failed
+            status = getattr(e.args[1], "status_code", None) if len(e.args) > 1 else None
+            return False, f"Twilio at {self.base_url}: {e.args[0]}" + (f" ({status})" if status else "")
+        except ValueError as e:  # an extra that is not a number
+            return False, str(e)
+        sid = self.account_sid or ""
+        return True, (f"Connected to account {sid[:2]}…{sid[-4:]}: {numbers} phone number{'s' * (numbers != 1)}, "
+                      f"balance {balance:.2f} {currency}")
+
     def balance(self) -> tuple[float, str]:
         b = self._with_backoff(lambda: self.get_conn().balance.fetch())
         return float(b.balance), b.currency
@@ -204,6 +253,13 @@ class TwilioHook(BaseHook):
             time.sleep(delay)
             delay = min(delay * 2, 8)
         raise AssertionError("unreachable")
+
+
+def _reason(error: Exception) -> str:
+    """Why a request failed, in a few words: the OS error if there is one ("[Errno 111]
+    Connection refused"), else the error's kind. Never the whole text, which holds the URL."""
+    found = re.search(r"\[Errno -?\d+\] [^'\")\]]+", str(error))
+    return found.group(0).strip() if found else type(error).__name__
 
 
 def stream_twiml(stream_url: str, parameters: dict) -> str:

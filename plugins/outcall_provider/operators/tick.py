@@ -95,8 +95,8 @@ class SyncCampaignOperator(BaseOperator):
     def _preflight(self, campaign, store, twilio, campaign_id: int) -> None:
         """Gather the facts and let rules/preflight.py judge them."""
         phone = campaign.assistant.phone_number
-        floor = self.min_balance if self.min_balance is not None else float(
-            twilio.get_connection(campaign.twilio_conn_id).extra_dejson.get("min_balance", 1.0))
+        # The connection's `min_balance` extra; the operator argument only overrides it.
+        floor = self.min_balance if self.min_balance is not None else twilio.min_balance
         balance, currency = twilio.balance()
         leads = store.campaign_progress(campaign_id)["leads"]
         result = preflight.check(preflight.PreflightFacts(

@@ -15,7 +15,7 @@ class PreflightFacts:
     twilio_conn_id: str
     balance: float
     currency: str
-    min_balance: float
+    min_balance: float  # the Twilio connection's `min_balance` extra
     leads: int
     undialable_leads: int  # leads whose every number Twilio refused
 
