@@ -140,3 +140,27 @@ def test_variables_that_arrive_after_judging_are_shown_apart(page, stack, exampl
     expect(late).to_contain_text("after judging")
     expect(late).to_contain_text('summary: "called back later"')
     page.screenshot(path=ARTIFACTS / "late-variables.png", full_page=True)
+
+
+def test_a_calls_transcript_folds_under_it_and_its_recording_is_a_link(page, stack, example, hook):
+    """Issue part 6: the assistant's transcript in a collapsible row, shown as text; the recording linked."""
+    from outcall_provider import clock
+    from tests.api.conftest import call_sid
+
+    transcript = "Assistant: Hello Ana!\nAna: <img src=x onerror=alert(1)> Tuesday works."
+    hook.set_call_variables(call_sid(1), {}, clock.now(), transcript=transcript,
+                            recording_url="https://recordings.example.com/RE1.mp3")
+    frame = campaigns_frame(page, stack)
+    frame.get_by_role("link", name="example").click()
+    row = frame.locator(f"[data-testid=call-transcript][data-call='{example['attempts'][0]}']")
+    expect(row).to_have_count(1)
+    text = row.locator("details pre")
+    expect(text).to_be_hidden()  # folded until asked for
+    row.locator("summary").click()
+    expect(text).to_be_visible()
+    expect(text).to_have_text(transcript)  # as text: no element made of it
+    assert row.locator("img").count() == 0
+    link = frame.locator(f"[data-call='{example['attempts'][0]}'] [data-testid=recording]")
+    expect(link).to_have_attribute("href", "https://recordings.example.com/RE1.mp3")
+    expect(frame.locator("[data-testid=call-transcript]")).to_have_count(1)  # calls without one have no row
+    frame.locator("[data-testid=calls-table]").screenshot(path=ARTIFACTS / "call-transcript.png")

@@ -270,3 +270,73 @@ def test_webhook_logs_mask_phone_numbers(stack, hook, example):
     assert post_status(stack, form).status_code == 204
     logs = (stack.home / "logs" / "api-server.log").read_text(errors="replace")
     assert "9876: ringing" in logs and number not in logs and number[1:] not in logs
+
+
+def post_report(stack, report: dict):
+    body = json.dumps(report).encode()
+    return httpx.post(stack.url + RESULTS_PATH, content=body, headers={"X-Outcall-Signature": sign_assistant(body)})
+
+
+def api_call(api, attempt_id):
+    return next(c for c in api.get("/api/v1/campaigns/example/calls").json()["calls"] if c["id"] == attempt_id)
+
+
+TRANSCRIPT = "Assistant: Hi Ana, it's about your renewal.\nAna: <b>Tuesday</b> works & thanks!"
+RECORDING = "https://recordings.example.com/RE0123.mp3?token=abc"
+
+
+def test_transcript_and_recording_are_stored_on_the_call_and_shown_by_the_calls_api(stack, api, hook, example):
+    ringing_id, judged_id = example["attempts"][2], example["attempts"][0]
+    r = post_report(stack, {"call_sid": call_sid(3), "variables": {"summary": "renewal"},
+                            "transcript": TRANSCRIPT, "recording_url": RECORDING})
+    assert r.status_code == 200 and r.json()["stored"] is True and r.json()["used"] is True
+    call = api_call(api, ringing_id)
+    assert (call["transcript"], call["recording_url"]) == (TRANSCRIPT, RECORDING)
+    assert call["variables"] == {"summary": "renewal"}
+    # a later report without them erases neither
+    assert post_results(stack, {"appointment_booked": True}).status_code == 200
+    assert api_call(api, ringing_id)["transcript"] == TRANSCRIPT
+    # a judged call takes its transcript too (it is shown, never judged on), even with no variables
+    r = post_report(stack, {"call_sid": call_sid(1), "variables": {}, "transcript": "Ana: booked."})
+    assert r.status_code == 200 and r.json()["stored"] is True and r.json()["arrived_after_judging"] is False
+    call = api_call(api, judged_id)
+    assert call["transcript"] == "Ana: booked." and call["recording_url"] is None
+    assert call["late_variables"] is None and call["outcome_reason"] == "goal met"
+
+
+def test_a_transcript_before_the_call_sid_is_known_reaches_the_attempt(stack, api, hook, example):
+    sid = call_sid(79)
+    r = post_report(stack, {"call_sid": sid, "variables": {}, "transcript": "Ana: hello?", "recording_url": RECORDING})
+    assert r.status_code == 202 and r.json()["stored"] is True and r.json()["call_known"] is False
+    # the dialer that crashed before saving the SID is resolved later: the attempt learns it
+    [lead] = hook.claim_due_leads(example["campaign_id"], example["now"], 1)
+    attempt_id = hook.record_attempt(example["campaign_id"], lead, lead.phone_number, "+14155550100",
+                                     example["now"]).attempt_id
+    assert api_call(api, attempt_id)["transcript"] is None
+    with hook.attempt_locked(attempt_id) as placing:  # as a dialer (or the orphan resolution) saves it
+        placing.set_sid(sid)
+    call = api_call(api, attempt_id)
+    assert (call["transcript"], call["recording_url"]) == ("Ana: hello?", RECORDING)
+    with hook.db.cursor() as cur:  # no variables came: the engine still waits for them
+        cur.execute("select count(*) from outcall_call_variables where call_sid = %s", (sid,))
+        assert cur.fetchone() == (0,)
+    hook.db.commit()
+
+
+@pytest.mark.parametrize("report, problem", [
+    ({"recording_url": "javascript:alert(document.cookie)"}, "recording_url: must be an absolute http"),
+    ({"recording_url": "ftp://recordings.example.com/a.mp3"}, "recording_url: must be an absolute http"),
+    ({"recording_url": "recordings/a.mp3"}, "recording_url: must be an absolute http"),
+    ({"recording_url": "https://"}, "recording_url: must be an absolute http"),
+    ({"recording_url": "https://x.example.com/a b.mp3"}, "recording_url: must be an absolute http"),
+    ({"recording_url": 42}, "recording_url: must be an absolute http"),
+    ({"transcript": ["Ana: hi"]}, "transcript: list given, string expected"),
+])
+def test_a_bad_recording_url_or_transcript_is_refused_naming_the_field(stack, api, hook, example, report, problem):
+    r = post_report(stack, {"call_sid": call_sid(3), "variables": {"summary": "x"},
+                            "transcript": "kept?", **report})
+    assert r.status_code == 422, r.text
+    assert [p for p in r.json()["detail"]["problems"] if p.startswith(problem)], r.json()
+    assert "document.cookie" not in r.text  # the value is not echoed
+    call = api_call(api, example["attempts"][2])
+    assert call["transcript"] is None and call["recording_url"] is None and call["variables"] is None

@@ -190,3 +190,26 @@ def test_store_sessions_run_in_utc_whatever_the_servers_time_zone(hook, pg_url):
     finally:
         with psycopg.connect(f"{pg_url}/outcall", autocommit=True) as admin:
             admin.execute("alter database outcall reset timezone")
+
+
+def test_a_transcript_that_came_while_the_sid_was_being_saved_is_adopted(hook, cid):
+    """The results webhook saw no attempt with the SID (the dialer had not committed it) and the
+    dialer's SID update saw no transcript yet: the next reconcile gives the attempt its transcript."""
+    lead = hook.claim_due_leads(cid, NOW, 1)[0]
+    attempt = hook.record_attempt(cid, lead, lead.phone_number, FROM, NOW).attempt_id
+    sid = f"CA{attempt:032d}"
+    with hook.attempt_locked(attempt) as placing:
+        placing.set_sid(sid)
+        with hook.db.cursor() as cur:  # the webhook, in that instant: no committed attempt has the SID
+            cur.execute(sql.query("webhook_transcript_early"), {"call_sid": sid, "transcript": "Ana: hi",
+                                                                  "recording_url": None, "now": NOW})
+        hook.db.commit()
+    with hook.db.cursor() as cur:  # the race is real: neither side gave the attempt the transcript
+        cur.execute("select transcript from outcall_attempts where id = %s", (attempt,))
+        assert cur.fetchone()[0] is None
+    assert hook.adopt_early_transcripts(cid) == 1
+    with hook.db.cursor() as cur:
+        cur.execute("select transcript from outcall_attempts where id = %s", (attempt,))
+        assert cur.fetchone()[0] == "Ana: hi"
+    hook.db.commit()
+    assert hook.adopt_early_transcripts(cid) == 0  # once

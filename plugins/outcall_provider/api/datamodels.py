@@ -223,6 +223,8 @@ class Call(BaseModel):
     outcome: str | None = Field(description="The rules' action once judged.")
     outcome_reason: str | None = Field(description="Why, e.g. goal met, busy.")
     outcome_note: str | None = Field(description="What else the judgment noted, e.g. variables waited for.")
+    transcript: str | None = Field(description="The assistant's transcript of the call, as it sent it.")
+    recording_url: str | None = Field(description="http(s) URL of the call's recording, as the assistant sent it.")
 
 
 class CallPage(BaseModel):

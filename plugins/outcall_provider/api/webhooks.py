@@ -6,6 +6,7 @@
   X-Outcall-Signature: sha256=<hex HMAC-SHA256 of the raw body>, keyed by the password of the
   `outcall_assistant` connection. Reports of one call merge until its attempt is judged; later
   ones are kept apart on the attempt. The answer says which (`used`, `arrived_after_judging`).
+  Optional `transcript` (text) and `recording_url` (http or https) are stored on the attempt.
 
 Each call lives in the store of its campaign (`connections.db_conn_id`). A callback URL may name
 it (`?db_conn_id=...`, one of the campaign files' stores); without it the stores of every
@@ -20,7 +21,7 @@ import hashlib
 import hmac
 import logging
 import re
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
@@ -42,6 +43,7 @@ MAX_BODY_BYTES = 64 * 1024  # a status callback is ~1 KB, the assistant's variab
 _CALL_SID = re.compile(r"CA[0-9A-Za-z]{32}")
 _FINAL = frozenset(TERMINAL_CALL_STATUSES)
 _STATUSES = frozenset(CALL_STATUSES)
+MAX_RECORDING_URL = 2048
 
 
 async def _body(request: Request) -> bytes:
@@ -169,8 +171,30 @@ async def assistant_results(request: Request):
     if (not isinstance(payload, dict) or not isinstance(payload.get("call_sid"), str)
             or not _CALL_SID.fullmatch(payload["call_sid"]) or not isinstance(payload.get("variables"), dict)):
         raise HTTPException(400, 'expected {"call_sid": "CA…", "variables": {…}}')
+    problems = _media_problems(payload.get("transcript"), payload.get("recording_url"))
+    if problems:
+        raise HTTPException(422, {"message": "transcript or recording_url cannot be stored", "problems": problems})
     stores = await run_in_threadpool(_stores_to_search, request.query_params.get("db_conn_id"))
-    return await run_in_threadpool(_store_variables, payload["call_sid"], payload["variables"], stores)
+    return await run_in_threadpool(_store_variables, payload["call_sid"], payload["variables"], stores,
+                                   payload.get("transcript") or None, payload.get("recording_url") or None)
+
+
+def _media_problems(transcript, recording_url) -> list[str]:
+    """The page links the recording: only an absolute http(s) URL may be one (a javascript: or
+    data: URL would run in the page). The value is not echoed: it may hold a token."""
+    problems = []
+    if transcript is not None and not isinstance(transcript, str):
+        problems.append(f"transcript: {variables.json_type(transcript)} given, string expected")
+    if recording_url is not None:
+        try:
+            parts = urlsplit(recording_url) if isinstance(recording_url, str) else None
+        except ValueError:  # e.g. an unclosed [IPv6 literal
+            parts = None
+        if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+                or len(recording_url) > MAX_RECORDING_URL or any(c.isspace() or ord(c) < 32 for c in recording_url)):
+            problems.append(f"recording_url: must be an absolute http:// or https:// URL of at most "
+                            f"{MAX_RECORDING_URL} characters")
+    return problems
 
 
 def _first_in_stores(stores: list[str], ask):
@@ -192,7 +216,8 @@ def _first_in_stores(stores: list[str], ask):
     return None, None
 
 
-def _store_variables(call_sid: str, values: dict, stores: list[str]) -> JSONResponse:
+def _store_variables(call_sid: str, values: dict, stores: list[str], transcript: str | None = None,
+                     recording_url: str | None = None) -> JSONResponse:
     conn_id, call = _first_in_stores(stores, lambda hook: hook.webhook_call_campaign(call_sid))
     # Results may come before the dialer has saved the call's SID (it crashed in between): they
     # are kept by SID in every store it may belong to, checked for plain JSON types only; the
@@ -202,11 +227,16 @@ def _store_variables(call_sid: str, values: dict, stores: list[str]) -> JSONResp
     if problems:
         raise HTTPException(422, {"message": "variables do not match the campaign", "problems": problems})
     now = clock.now()
-    kept = {thread_hook(c).set_call_variables(call_sid, values, now) for c in ([conn_id] if call else stores)}
+    kept = {thread_hook(c).set_call_variables(call_sid, values, now, transcript=transcript,
+                                              recording_url=recording_url)
+            for c in ([conn_id] if call else stores)}
     kept_as = kept.pop() if len(kept) == 1 else "used"
     names = mask_phones_in_text(", ".join(sorted(values)))
-    body = {"call_sid": call_sid, "stored": kept_as != "empty", "call_known": call is not None,
+    media = [name for name, value in (("transcript", transcript), ("recording_url", recording_url)) if value]
+    body = {"call_sid": call_sid, "stored": kept_as != "empty" or bool(media), "call_known": call is not None,
             "used": kept_as in ("used", "early"), "arrived_after_judging": kept_as == "late"}
+    if media:
+        log.info("call %s: %s stored", call_sid, " and ".join(media))
     if kept_as == "empty":
         body["note"] = "every value is null: nothing is received yet, the call still waits for its variables"
         log.info("call %s: post-call report with no values (%s): not counted as received", call_sid, names)

@@ -39,6 +39,7 @@ class ReconcileReport:
     orphans_waiting: int = 0
     stale_claims_released: int = 0
     prices_filled: int = 0
+    transcripts_adopted: int = 0
     not_judged_errors: int = 0
     twilio_requests: int = 0
 
@@ -58,6 +59,7 @@ class Reconciler:
             report.stale_claims_released = self.store.release_stale_claims(
                 self.campaign_id, now - STALE_CLAIM, now)
             self._fill_in_prices(now, report)
+            report.transcripts_adopted = self.store.adopt_early_transcripts(self.campaign_id)
         open_attempts = self.store.open_attempts(self.campaign_id)
         calls = self._calls_for([a for a in open_attempts if a.call_status not in TERMINAL_CALL_STATUSES],
                                 report)

@@ -108,6 +108,14 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         self.db.commit()
         return rows
 
+    def _changed(self, name: str, params: dict) -> int:
+        """Run a statement that writes; returns how many rows it changed."""
+        with self.db.cursor() as cur:
+            cur.execute(sql.query(name), params)
+            n = cur.rowcount
+        self.db.commit()
+        return n
+
     # -- campaigns -----------------------------------------------------------------------
     def upsert_campaign(self, campaign: Campaign, now: datetime) -> int:
         rows = self._rows("campaign_upsert", {"name": campaign.name, "spec": Jsonb(campaign.to_dict()), "now": now})
@@ -280,11 +288,11 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
             self._rows("lead_release", {"lead_ids": list(lead_ids), "now": now})
 
     def release_stale_claims(self, campaign_id: int, before: datetime, now: datetime) -> int:
-        with self.db.cursor() as cur:
-            cur.execute(sql.query("lead_release_stale"), {"campaign_id": campaign_id, "before": before, "now": now})
-            n = cur.rowcount
-        self.db.commit()
-        return n
+        return self._changed("lead_release_stale", {"campaign_id": campaign_id, "before": before, "now": now})
+
+    def adopt_early_transcripts(self, campaign_id: int) -> int:
+        """Give attempts the transcripts that came in while their call SID was being saved."""
+        return self._changed("attempt_adopt_transcripts", {"campaign_id": campaign_id})
 
     def mark_contact_invalid(self, lead_id: int, position: int, reason: str) -> bool:
         """Never dial this contact again; returns whether the lead has a dialable contact left."""
@@ -346,19 +354,31 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         self._rows("attempt_price_checked", {"attempt_id": attempt_id, "price": price,
                                              "price_unit": price_unit, "now": now})
 
-    def set_call_variables(self, call_sid: str, variables: dict, now: datetime) -> str:
-        """Store a post-call report; returns what became of it: "used" (merged into the call's
-        variables before its attempt is judged), "early" (no attempt has this SID yet: kept for
-        it), "late" (the attempt was judged: kept apart and noted) or "empty" (every value null:
-        nothing received, nothing stored). Nulls never erase a value reported before."""
+    def set_call_variables(self, call_sid: str, variables: dict, now: datetime, *,
+                           transcript: str | None = None, recording_url: str | None = None) -> str:
+        """Store a post-call report; returns what became of its variables: "used" (merged into
+        the call's variables before its attempt is judged), "early" (no attempt has this SID
+        yet: kept for it), "late" (the attempt was judged: kept apart and noted) or "empty"
+        (every value null: nothing received, nothing stored). Nulls never erase a value
+        reported before. A transcript and recording URL are stored on the attempt whether it
+        was judged or not (kept by SID until an attempt has it), whatever the variables."""
         values = {k: v for k, v in variables.items() if v is not None}
-        if not values:
+        media = transcript is not None or recording_url is not None
+        if not values and not media:
             return "empty"
-        params = {"call_sid": call_sid, "variables": Jsonb(values), "now": now}
+        params = {"call_sid": call_sid, "variables": Jsonb(values), "now": now,
+                  "transcript": transcript, "recording_url": recording_url}
         with self.db.cursor() as cur:
             cur.execute(sql.query("webhook_variables_lock"), params)
             attempt = cur.fetchone()
-            if attempt is not None and attempt[1] is not None:
+            if media:
+                if attempt is not None:
+                    cur.execute(sql.query("attempt_set_transcript"), {**params, "attempt_id": attempt[0]})
+                else:
+                    cur.execute(sql.query("webhook_transcript_early"), params)
+            if not values:
+                kept = "empty"
+            elif attempt is not None and attempt[1] is not None:
                 cur.execute(sql.query("webhook_variables_late"), {**params, "attempt_id": attempt[0]})
                 kept = "late"
             else:

@@ -273,15 +273,33 @@ async function renderCalls(name, leadId) {
     leadId ? h("p", {}, `Calls of lead ${leadId} `, h("button", { class: "link", type: "button", onclick: () => renderCalls(name) }, "(all calls)")) : null,
     page.calls.length === 0 ? h("p", { class: "muted" }, "No calls yet.") :
     h("table", { "data-testid": "calls-table" },
-      h("thead", {}, h("tr", {}, ["Started", "Lead", "To", "Result", "Answered by", "Duration", "Price",
-        "Post-call variables", "Outcome"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, page.calls.map((a) => h("tr", {},
+      h("thead", {}, h("tr", {}, CALL_COLUMNS.map((t) => h("th", {}, t)))),
+      h("tbody", {}, page.calls.flatMap((a) => [h("tr", { "data-call": a.id },
         h("td", {}, fmtTime(a.started_at)), h("td", {}, a.lead_id), h("td", { class: "mono" }, a.to_number),
         h("td", {}, a.call_status), h("td", {}, a.answered_by ?? "—"),
         h("td", {}, a.duration_s === null ? "—" : `${a.duration_s} s`),
         h("td", {}, a.price === null ? "—" : fmtMoney(-a.price, a.price_unit)),
         h("td", { class: "mono", "data-testid": "call-variables" }, variablesCell(a)),
-        h("td", {}, a.outcome_reason ?? "—", a.outcome_note ? h("div", { class: "muted" }, a.outcome_note) : null))))));
+        h("td", {}, a.outcome_reason ?? "—", a.outcome_note ? h("div", { class: "muted" }, a.outcome_note) : null),
+        h("td", {}, recordingLink(a))), transcriptRow(a)]))));
+}
+
+const CALL_COLUMNS = ["Started", "Lead", "To", "Result", "Answered by", "Duration", "Price", "Post-call variables",
+  "Outcome", "Recording"];
+
+// The webhook only stores http(s) URLs; checked again here because a javascript: link would run in the page.
+function recordingLink(a) {
+  if (!a.recording_url || !/^https?:\/\//i.test(a.recording_url)) return "—";
+  return h("a", { href: a.recording_url, target: "_blank", rel: "noopener noreferrer", "data-testid": "recording" },
+    "recording");
+}
+
+// The transcript under its call, folded: a row of its own spanning the table. Text only, never HTML.
+function transcriptRow(a) {
+  if (!a.transcript) return null;
+  return h("tr", { class: "transcript", "data-testid": "call-transcript", "data-call": a.id },
+    h("td", { colspan: CALL_COLUMNS.length },
+      h("details", {}, h("summary", {}, `Transcript of call ${a.id}`), h("pre", {}, a.transcript))));
 }
 
 // The values the attempt was judged on, then any that came after it was judged (kept, not used).

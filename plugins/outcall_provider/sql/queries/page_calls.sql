@@ -6,7 +6,7 @@ select a.id, a.lead_id, a.to_number, a.contact_index, a.round, a.cycle, a.starte
        case when a.judged_at is null then v.variables else a.variables end as variables,
        case when a.judged_at is null then v.received_at else a.variables_at end as variables_at,
        a.late_variables, a.late_variables_at, a.judged_at,
-       a.outcome, a.outcome_reason, a.outcome_note
+       a.outcome, a.outcome_reason, a.outcome_note, a.transcript, a.recording_url
 from outcall_attempts a
 left join outcall_call_variables v on v.call_sid = a.call_sid  -- the assistant's report, once it came
 where a.campaign_id = %(campaign_id)s and a.id < %(before)s
