@@ -25,7 +25,7 @@ def test_every_campaign_file_loads(monkeypatch):
     assert dag.is_paused_upon_creation is True
     assert "outcall" in dag.tags and "Renewals assistant" in dag.doc_md
     assert {t.task_id for t in dag.tasks} == {"sync_leads_and_preflight", "reconcile_calls", "claim_batches",
-                                              "dial", "campaign_status"}
+                                              "dial", "campaign_status", "campaign_results"}
 
 
 def test_a_broken_file_is_an_import_error_naming_its_key(monkeypatch, tmp_path):

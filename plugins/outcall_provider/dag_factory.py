@@ -11,6 +11,7 @@ from airflow.sdk import DAG
 
 from outcall_provider.campaign_files import campaign_paths, load_campaign
 from outcall_provider.operators.dial import DialLeadsOperator, ReconcileCallsOperator
+from outcall_provider.operators.results import CampaignResultsOperator
 from outcall_provider.operators.tick import CampaignStatusOperator, ClaimBatchesOperator, SyncCampaignOperator
 from outcall_provider.rules.campaign import Campaign, CampaignFileError
 
@@ -45,7 +46,10 @@ def campaign_dag(campaign: Campaign) -> DAG:
         ).expand(batch=claim.output)
         status = CampaignStatusOperator(task_id="campaign_status", campaign_name=campaign.name,
                                         trigger_rule="all_done")
-        [sync, reconcile] >> claim >> dial >> status
+        # all_done: calls judged in a tick whose dialer failed are results too
+        results = CampaignResultsOperator(task_id="campaign_results", campaign_name=campaign.name,
+                                          trigger_rule="all_done")
+        [sync, reconcile] >> claim >> dial >> status >> results
     return dag
 
 
@@ -82,5 +86,14 @@ def _doc(campaign: Campaign) -> str:
             f"voicemail {'retried' if r.on_voicemail else 'counts as reached'} |\n"
             f"| goal | {campaign.goal or 'none'} |\n"
             f"| calls in parallel | {campaign.max_calls_in_parallel} |\n"
-            f"| leads | {source} |\n\n"
+            f"| leads | {source} |\n"
+            f"| results | {_results_doc(campaign)} |\n\n"
             f"Pause the DAG to pause the campaign: no new calls; calls in flight are reconciled on resume.")
+
+
+def _results_doc(campaign: Campaign) -> str:
+    asset = f"asset `outcall://{campaign.name}/results`"
+    if campaign.results is None:
+        return asset
+    target = campaign.results
+    return f"`{target.table}` and `{target.attempts_table}` on `{target.conn_id}`; {asset}"

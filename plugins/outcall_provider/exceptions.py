@@ -32,6 +32,11 @@ class LeadFileError(OutcallError, ValueError):
         super().__init__(f"{source}: " + "; ".join(self.errors))
 
 
+class ResultsTableError(OutcallError):
+    """A campaign's results table cannot take outcall's rows (missing columns, wrong types, no
+    key to upsert on); names each column at fault."""
+
+
 class PreflightError(OutcallError):
     """A campaign that cannot start; names every problem at once."""
 

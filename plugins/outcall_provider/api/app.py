@@ -20,7 +20,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from outcall_provider.api import webhooks
-from outcall_provider.api.routes import calls, campaigns, imports, leads, vocabulary
+from outcall_provider.api.routes import calls, campaigns, exports, imports, leads, vocabulary
 from outcall_provider.rules.phone import mask_phones_in_text
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def create_campaigns_app() -> FastAPI:
                   description="Campaigns page and its JSON API, inside the Airflow API server.",
                   dependencies=[Depends(requires_access_view(AccessView.PLUGINS))],
                   docs_url=None, redoc_url=None, openapi_url=None)
-    for resource in (vocabulary, campaigns, leads, imports, calls):  # the JSON API, one router each
+    for resource in (vocabulary, campaigns, leads, imports, calls, exports):  # the JSON API, one router each
         app.include_router(resource.router)
     app.add_exception_handler(psycopg.Error, _database_error)
 

@@ -22,15 +22,19 @@ from .window import CallingWindow
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 VARIABLE_TYPES = ("boolean", "string", "number")
 
-_TOP_KEYS = ("name", "assistant", "schedule", "retry", "max_calls_in_parallel", "leads", "connections")
+_TOP_KEYS = ("name", "assistant", "schedule", "retry", "max_calls_in_parallel", "leads", "connections",
+             "results")
 _ASSISTANT_KEYS = ("name", "phone_number", "timezone", "voice_url", "stream_url", "post_call_variables")
 _SCHEDULE_KEYS = ("hours", "days")
 _RETRY_KEYS = ("max_attempts", "interval_minutes", "on_voicemail", "until_goal")
 _LEADS_KEYS = ("csv", "sql", "conn_id", "default_region")
 _CONNECTIONS_KEYS = ("db_conn_id", "twilio_conn_id")
+_RESULTS_KEYS = ("conn_id", "table")
 
 _NAME_RE = re.compile(r"[a-z0-9_]+")
 _HOURS_RE = re.compile(r"(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})")
+# schema.table, plain identifiers only: the name goes into DDL and INSERTs unquoted
+_TABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,18 @@ class LeadSource:
 
 
 @dataclass(frozen=True)
+class ResultsTarget:
+    """Where each tick writes lead and attempt results: `table` (one row per lead) and
+    `table`_attempts (one row per judged attempt) on the SQL connection `conn_id`."""
+    conn_id: str
+    table: str
+
+    @property
+    def attempts_table(self) -> str:
+        return f"{self.table}_attempts"
+
+
+@dataclass(frozen=True)
 class Campaign:
     name: str
     assistant: Assistant
@@ -78,6 +94,7 @@ class Campaign:
     db_conn_id: str = "outcall_db"
     twilio_conn_id: str = "twilio_default"
     path: str = ""
+    results: ResultsTarget | None = None
 
     @property
     def dag_id(self) -> str:
@@ -114,6 +131,8 @@ class Campaign:
         }
         if self.leads is not None:
             data["leads"] = {k: v for k, v in vars(self.leads).items() if v is not None}
+        if self.results is not None:
+            data["results"] = {"conn_id": self.results.conn_id, "table": self.results.table}
         return data
 
 
@@ -149,12 +168,13 @@ def parse_campaign_dict(data, path: str) -> Campaign:
     conns = _section(data, "connections", _CONNECTIONS_KEYS, errors) or {}
     db_conn_id = _str(conns, "db_conn_id", "connections.db_conn_id", errors) or "outcall_db"
     twilio_conn_id = _str(conns, "twilio_conn_id", "connections.twilio_conn_id", errors) or "twilio_default"
+    results = _results(_section(data, "results", _RESULTS_KEYS, errors), errors)
 
     if errors:
         raise CampaignFileError(path, errors)
     return Campaign(name=name, assistant=assistant, schedule=schedule, retry=retry,
                     max_calls_in_parallel=parallel, leads=leads, db_conn_id=db_conn_id,
-                    twilio_conn_id=twilio_conn_id, path=path)
+                    twilio_conn_id=twilio_conn_id, path=path, results=results)
 
 
 def _section(data: dict, key: str, allowed: tuple, errors: list, required: bool = False) -> dict | None:
@@ -361,3 +381,19 @@ def _leads(m: dict | None, errors: list) -> LeadSource | None:
     if len(errors) > n:
         return None
     return LeadSource(csv, sql, conn_id, region)
+
+
+def _results(m: dict | None, errors: list) -> ResultsTarget | None:
+    if m is None:
+        return None
+    n = len(errors)
+    conn_id = _str(m, "conn_id", "results.conn_id", errors, required=True)
+    table = m.get("table")
+    if table is None:
+        errors.append("results.table: required; allowed schema.table, e.g. crm.outcall_results")
+    elif not isinstance(table, str) or not _TABLE_RE.fullmatch(table):
+        errors.append(f"results.table: {table!r} is not allowed; allowed schema.table of plain identifiers "
+                      "(letters, digits, _), e.g. crm.outcall_results")
+    if len(errors) > n:
+        return None
+    return ResultsTarget(conn_id, table)

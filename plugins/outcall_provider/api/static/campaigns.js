@@ -139,12 +139,20 @@ async function renderDetail(name) {
       h("div", { class: "card" }, h("b", {}, "Attempts by outcome"),
         hbars(Object.entries(c.attempts_by_outcome).sort((a, b) => b[1] - a[1]), "outcomes")),
       h("div", { class: "card" }, h("b", {}, "Answer rate"), hourChart(c.answer_rate_by_hour))),
-    h("h2", {}, "Leads"), leadsToolbar(name), leadsBox,
+    h("h2", {}, "Leads"), downloadLinks(name), leadsToolbar(name), leadsBox,
     h("h2", {}, "Add a lead"), addLeadForm(name),
     h("h2", {}, "Import a CSV"), uploadForm(name),
     h("h2", {}, "Calls"), callsBox);
   leadState.cursors = [];
   await Promise.all([renderLeads(name), renderCalls(name)]);
+}
+
+// The results as files (api/routes/exports.py): the same rows as the results table and
+// `outcall export`, phone numbers in full. Plain links: the browser sends the login cookie.
+function downloadLinks(name) {
+  const link = (rows, label) => h("a", { href: `api/v1/campaigns/${enc(name)}/export?format=csv&rows=${rows}`,
+    download: `${name}_${rows}.csv`, "data-testid": `download-${rows}` }, label);
+  return h("div", { class: "toolbar" }, "Download results:", link("leads", "leads (CSV)"), link("attempts", "calls (CSV)"));
 }
 
 function leadsToolbar(name) {
