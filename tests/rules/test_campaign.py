@@ -205,3 +205,24 @@ def test_campaign_is_frozen():
     with pytest.raises(AttributeError):  # frozen
         c.name = "other"
     assert isinstance(c, Campaign)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("timezone", "Mars/Olympus"),
+    ("phone_number", "+1 555"),
+    ("voice_url", "ftp://assistant.example.com/voice"),
+    ("name", ""),
+])
+def test_one_bad_assistant_field_is_the_only_error_with_a_goal_declared(field, value):
+    """Issue 11 point 4: a bad assistant field must not make its declared goal look undeclared."""
+    data = yaml.safe_load(EXAMPLE)
+    data["assistant"][field] = value
+    errors = errors_of(data)
+    assert [e.split(":")[0] for e in errors] == [f"assistant.{field}"], errors
+
+
+def test_an_unreadable_post_call_variables_section_is_one_error_not_two():
+    data = yaml.safe_load(EXAMPLE)
+    data["assistant"]["post_call_variables"] = ["appointment_booked"]
+    errors = errors_of(data)
+    assert [e.split(":")[0] for e in errors] == ["assistant.post_call_variables"], errors

@@ -159,9 +159,11 @@ def parse_campaign_dict(data, path: str) -> Campaign:
     elif not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         errors.append(f"name: {name!r} is not allowed; allowed [a-z0-9_]+ (lowercase letters, digits, _)")
 
-    assistant = _assistant(_section(data, "assistant", _ASSISTANT_KEYS, errors, required=True), errors)
+    assistant_data = _section(data, "assistant", _ASSISTANT_KEYS, errors, required=True)
+    # Read apart from the rest of the assistant: a bad timezone must not hide the declared goal.
+    variables = _post_call_variables(assistant_data.get("post_call_variables"), errors) if assistant_data else None
+    assistant = _assistant(assistant_data, variables, errors)
     schedule = _schedule(_section(data, "schedule", _SCHEDULE_KEYS, errors, required=True), errors)
-    variables = assistant.post_call_variables if assistant else {}
     retry = _retry(_section(data, "retry", _RETRY_KEYS, errors), variables, errors)
     parallel = _int(data, "max_calls_in_parallel", "max_calls_in_parallel", 1, None, 3, errors)
     leads = _leads(_section(data, "leads", _LEADS_KEYS, errors), errors)
@@ -223,8 +225,8 @@ def _int(m: dict, key: str, where: str, lo: int, hi: int | None, default: int, e
     return default
 
 
-def _assistant(m: dict | None, errors: list) -> Assistant | None:
-    if m is None:
+def _assistant(m: dict | None, variables: dict[str, str] | None, errors: list) -> Assistant | None:
+    if m is None or variables is None:
         return None
     n = len(errors)
     name = _str(m, "name", "assistant.name", errors, required=True)
@@ -258,7 +260,6 @@ def _assistant(m: dict | None, errors: list) -> Assistant | None:
     elif stream_url is not None and not _url(stream_url, ("wss",)):
         errors.append(f"assistant.stream_url: {stream_url!r} is not allowed; allowed a wss:// URL")
 
-    variables = _post_call_variables(m.get("post_call_variables"), errors)
     if len(errors) > n:
         return None
     return Assistant(name, phone, tz, voice_url, stream_url, variables)
@@ -271,14 +272,15 @@ def _url(value, schemes: tuple) -> bool:
     return parts.scheme.lower() in schemes and bool(parts.hostname)
 
 
-def _post_call_variables(value, errors: list) -> dict[str, str]:
+def _post_call_variables(value, errors: list) -> dict[str, str] | None:
+    """The declared variables; None if they cannot all be read (then nothing is checked against them)."""
     where = "assistant.post_call_variables"
     if value is None:
         return {}
     if not isinstance(value, dict):
         errors.append(f"{where}: must be a mapping of name to type ({', '.join(VARIABLE_TYPES)})")
-        return {}
-    variables = {}
+        return None
+    variables, n = {}, len(errors)
     for name, kind in value.items():
         if not isinstance(name, str) or not name.strip():
             errors.append(f"{where}: {name!r} is not a variable name; names must be non-empty strings")
@@ -286,7 +288,7 @@ def _post_call_variables(value, errors: list) -> dict[str, str]:
             errors.append(f"{where}.{name}: {kind!r} is not a type; allowed {', '.join(VARIABLE_TYPES)}")
         else:
             variables[name] = kind
-    return variables
+    return variables if len(errors) == n else None
 
 
 def _schedule(m: dict | None, errors: list) -> Schedule | None:
@@ -330,7 +332,8 @@ def _schedule(m: dict | None, errors: list) -> Schedule | None:
     return Schedule(f"{start:%H:%M}-{end:%H:%M}", days, start, end)
 
 
-def _retry(m: dict | None, variables: dict[str, str], errors: list) -> RetryPolicy:
+def _retry(m: dict | None, variables: dict[str, str] | None, errors: list) -> RetryPolicy:
+    """`variables` None: the assistant's could not be read, so until_goal is taken as declared."""
     if m is None:
         return RetryPolicy()
     max_attempts = _int(m, "max_attempts", "retry.max_attempts", 1, 5, 3, errors)
@@ -342,10 +345,14 @@ def _retry(m: dict | None, variables: dict[str, str], errors: list) -> RetryPoli
         errors.append(f"retry.on_voicemail: {on_voicemail!r} is not allowed; allowed true or false (default false)")
         on_voicemail = False
     goal = m.get("until_goal")
-    booleans = [k for k, v in variables.items() if v == "boolean"]
+    booleans = [k for k, v in (variables or {}).items() if v == "boolean"]
     listed = ", ".join(booleans) or "none declared"
     if goal is None:
         pass
+    elif variables is None:  # unreadable variables: their error is reported where they are declared
+        if not isinstance(goal, str):
+            errors.append(f"retry.until_goal: {goal!r} is not allowed; allowed a boolean post-call variable")
+            goal = None
     elif not isinstance(goal, str) or goal not in variables:
         errors.append(f"retry.until_goal: {goal!r} is not a post-call variable; "
                       f"allowed a boolean post-call variable ({listed})")
