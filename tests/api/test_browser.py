@@ -62,13 +62,13 @@ def test_detail_change_a_leads_status(page, stack, example):
     frame.get_by_role("link", name="example").click()
     expect(frame.locator("[data-testid=funnel]")).to_contain_text("goal met")
     frame.locator("[data-testid=status-filter]").select_option("completed")
-    lead_row = frame.locator(f"[data-lead='{example['leads'][0]['id']}']")
+    lead_row = frame.locator(f"[data-lead='{example['leads'][0].id}']")
     expect(lead_row.locator("[data-testid=lead-status]")).to_have_text("completed")
     expect(frame.locator("[data-testid=calls-table]")).to_contain_text("booked <b>Tuesday</b>")  # shown as text
     lead_row.get_by_label("new status").select_option("created")
     lead_row.get_by_role("button", name="Set").click()
     expect(frame.locator("[data-testid=no-leads]")).to_be_visible()  # it left the `completed` filter
-    frame.locator("[data-testid=search]").fill(f"#{example['leads'][0]['id']}")
+    frame.locator("[data-testid=search]").fill(f"#{example['leads'][0].id}")
     frame.locator("[data-testid=status-filter]").select_option("created")
     lead_id = example["leads"][0].id
     expect(frame.locator(f"[data-lead='{lead_id}'] [data-testid=lead-status]")).to_have_text("created")
