@@ -1,13 +1,22 @@
-"""What Airflow and Docker read from the project: entry points, provider info, compose file."""
+"""What Airflow and Docker read from the project: entry points, provider info, the wheel, the
+Dockerfile and the compose file."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
-from importlib.metadata import entry_points
+import sys
+import tomllib
+import zipfile
+from importlib.metadata import entry_points, version
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "packaging"))  # install_command: the Dockerfile's pip line
+from install_command import dockerfile_install_args, install_command  # noqa: E402
 
 
 def test_provider_entry_point_describes_the_twilio_connection():
@@ -29,8 +38,52 @@ def test_console_script_is_installed():
     assert ep.value == "outcall_provider.cli:main"
 
 
+def test_the_version_is_written_once():
+    from outcall_provider import __version__
+    from outcall_provider.provider_info import get_provider_info
+
+    assert get_provider_info()["versions"] == [__version__]
+    assert version("airflow-provider-outcall") == __version__, "reinstall: pip install -e '.[test]'"
+    assert "version" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dynamic"]
+    assert f"## [{__version__}]" in (ROOT / "CHANGELOG.md").read_text(), "CHANGELOG.md has no entry for it"
+
+
+def docker_build_context(dest: Path) -> Path:
+    """A copy of what .dockerignore lets into the image build: nothing (`*`) but its `!` lines."""
+    lines = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    assert lines[0] == "*", "the .dockerignore starts by ignoring everything"
+    for keep in [line[1:].rstrip("/") for line in lines if line.startswith("!")]:
+        src, dst = ROOT / keep, dest / keep
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        else:
+            shutil.copy(src, dst)
+    return dest
+
+
+def test_the_wheel_ships_sql_templates_and_static_files(tmp_path):
+    """Built from the Docker build context alone (as the Dockerfile does): the store's SQL, the
+    page and its static files are read from the installed package, so they must be in it."""
+    context = docker_build_context(tmp_path / "context")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(context)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    (wheel,) = tmp_path.glob("airflow_provider_outcall-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    package = ROOT / "plugins"
+    for pattern in ("sql/queries/*.sql", "sql/migrations/*.sql", "api/templates/*", "api/static/*"):
+        files = {p.relative_to(package).as_posix() for p in (package / "outcall_provider").glob(pattern)}
+        assert files, pattern
+        assert files <= shipped, f"missing from the wheel: {sorted(files - shipped)}"
+    (metadata,) = [n for n in shipped if n.endswith(".dist-info/METADATA")]
+    meta = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "License-Expression: Apache-2.0" in meta
+    assert re.search(r"^Requires-Dist: apache-airflow<4,>=3\.", meta, re.M), "Airflow must be a range up to 4"
+
+
 COMPOSE_SECRETS = ("AIRFLOW_DB_PASSWORD", "OUTCALL_DB_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET",
-                   "AIRFLOW_API_SECRET_KEY", "_AIRFLOW_WWW_USER_PASSWORD", "OUTCALL_ASSISTANT_SECRET",
+                   "AIRFLOW_API_SECRET_KEY", "AIRFLOW_ADMIN_PASSWORD", "OUTCALL_ASSISTANT_SECRET",
                    "OUTCALL_SANDBOX_AUTH_TOKEN")
 
 
@@ -62,3 +115,65 @@ def test_docker_compose_has_no_default_secret():
         assert out.returncode != 0 and f"set {missing}" in out.stderr, (missing, out.stderr)
     text = (ROOT / "docker-compose.yml").read_text()
     assert "change-me" not in text and "sandbox-token" not in text and "FERNET_KEY: ''" not in text
+
+
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+                    "airflow-init")
+
+
+def resolved_compose() -> dict:
+    secrets = {name: f"test-{name.lower()}" for name in COMPOSE_SECRETS}
+    out = compose("config", secrets=secrets)
+    assert out.returncode == 0, out.stderr
+    return yaml.safe_load(out.stdout)
+
+
+def test_every_airflow_service_runs_the_one_outcall_image():
+    """Built once from ./Dockerfile; nothing is pip-installed when a container starts."""
+    services = resolved_compose()["services"]
+    images = {name: (services[name].get("image"), services[name].get("build", {}).get("context"))
+              for name in AIRFLOW_SERVICES}
+    assert len(set(images.values())) == 1, images
+    image, context = images["airflow-init"]
+    assert image and Path(context) == ROOT, images
+    for name, service in services.items():
+        command = " ".join(service.get("command") or []) if isinstance(service.get("command"), list) \
+            else str(service.get("command") or "")
+        assert "pip install" not in command, f"{name} installs packages at start; the image has them"
+        assert "/opt/outcall" not in str(service.get("volumes")) or name == "sandbox", \
+            f"{name} mounts the source tree; Airflow services use the installed wheel"
+
+
+def test_airflow_init_stops_at_the_first_failure_and_sets_the_login():
+    services = resolved_compose()["services"]
+    script = services["airflow-init"]["command"][-1]
+    assert script.lstrip().startswith("set -e"), script[:200]
+    assert "pip " not in script
+    env = services["airflow-apiserver"]["environment"]
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == "admin:admin", env
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] in script, \
+        "airflow-init must write the passwords file the API server reads"
+    assert "AIRFLOW_ADMIN_PASSWORD" in script
+    assert not [k for k in services["airflow-init"]["environment"] if k.startswith("_AIRFLOW_WWW_USER")], \
+        "_AIRFLOW_WWW_USER_* only work with the FAB auth manager"
+    readme = (ROOT / "README.md").read_text()
+    login = readme[readme.index("### Run it with Docker Compose"):]
+    assert "log in as `admin`" in login and "AIRFLOW_ADMIN_PASSWORD" in login, "README must say how to log in"
+
+
+def test_the_dockerfile_installs_the_wheel_as_the_airflow_user_with_the_install_tests_command():
+    text = (ROOT / "Dockerfile").read_text()
+    test_extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["test"]
+    (pinned,) = [r.split("==")[1] for r in test_extra if r.startswith("apache-airflow==")]
+    stages = re.findall(r"^FROM (\S+)", text, re.M)
+    assert stages[-1] == f"apache/airflow:{pinned}-python3.11", (stages, "the image runs the tested Airflow")
+    before_install = text[:text.index("RUN pip install")]
+    users = re.findall(r"^USER (\S+)", before_install, re.M)
+    assert users and users[-1] == "airflow", "the official image refuses pip as root: install as `airflow`"
+    args = dockerfile_install_args()
+    # what tests/packaging/test_install_as_user.py runs is this line with its two placeholders filled
+    command = install_command("/venv/bin/pip", "3.9.9", Path("/w/airflow_provider_outcall-9.9.9-py3-none-any.whl"))
+    assert command == ["/venv/bin/pip", *[a.replace("${AIRFLOW_VERSION}", "3.9.9")
+                                          .replace("/tmp/dist/airflow_provider_outcall-*.whl",
+                                                   "/w/airflow_provider_outcall-9.9.9-py3-none-any.whl")
+                                          for a in args[1:]]], (command, args)
