@@ -147,7 +147,8 @@ def _wait_healthy(stack: AirflowStack, proc: subprocess.Popen, timeout: float) -
 @contextlib.contextmanager
 def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campaigns_dir: str | Path | None = None,
                   twilio: tuple[str, str, str] | None = None, connections: dict[str, str] | None = None,
-                  scheduler: bool = False, dag_processor: bool = False, tick_seconds: float | None = None,
+                  scheduler: bool = False, dag_processor: bool = False, triggerer: bool | None = None,
+                  tick_seconds: float | None = None,
                   extra_env: dict[str, str] | None = None, keep_home: bool = False):
     """Yield a running AirflowStack; everything it started is stopped on exit.
 
@@ -170,6 +171,8 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
             stack.processes.append(_start("dag-processor", ["dag-processor"], env, home))
         if scheduler:
             stack.processes.append(_start("scheduler", ["scheduler"], env, home))
+        if scheduler if triggerer is None else triggerer:  # idle dialers wait in the triggerer
+            stack.processes.append(_start("triggerer", ["triggerer"], env, home))
         _wait_healthy(stack, api, timeout=120)
         yield stack
     finally:

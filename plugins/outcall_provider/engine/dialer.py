@@ -32,6 +32,7 @@ class DialReport:
     changed_by_person: int = 0
     unresolved: int = 0
     window_closed: bool = False
+    idle: bool = False  # ended with lines free, no call in flight and no lead due before the deadline
 
 
 class _NotPlaced(Exception):
@@ -84,6 +85,8 @@ class Dialer:
                     if not queue:
                         # wait while a call may end, or a lead fall due, before the deadline
                         if deadline is None or not (in_flight or self._lead_due_before(deadline)):
+                            # nothing to do this tick unless a person adds or resets a lead
+                            report.idle = deadline is not None and not in_flight
                             break
                         self._wait_for_a_free_line()
                         continue

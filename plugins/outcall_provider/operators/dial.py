@@ -8,7 +8,9 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
+from outcall_provider.rules.progress import is_completed
 from outcall_provider.rules.states import CampaignStatus
+from outcall_provider.triggers.due_lead import TICK_ENDS, LeadDueTrigger  # no driver imported at parse time
 
 # A tick's dialers stop this long before the next tick is due: the next tick then starts on
 # time (one active run at a time) and its dialers take over the lines.
@@ -26,9 +28,11 @@ class DialLeadsOperator(BaseOperator):
     """Dial one batch of claimed leads (a descriptor {"campaign": name, "lead_ids": [...]}).
 
     With `tick_seconds`, the task then keeps the campaign's lines busy, claiming due leads as
-    calls end, until shortly before the next tick. Pausing the DAG stops new calls at once;
-    the task then waits out its tick, and if the DAG is unpaused meanwhile it dials again
-    within seconds instead of at the next tick."""
+    calls end, until shortly before the next tick. When it has nothing left to do (no call in
+    flight, no lead due before then) it waits in Airflow's triggerer, not in a worker slot, and
+    dials again within seconds of a person adding or resetting a lead. Pausing the DAG stops
+    new calls at once; the task then waits out its tick, and if the DAG is unpaused meanwhile it
+    dials again within seconds instead of at the next tick."""
 
     template_fields = ("batch",)
 
@@ -37,14 +41,23 @@ class DialLeadsOperator(BaseOperator):
         self.campaign_name, self.batch, self.tick_seconds = campaign_name, batch, tick_seconds
 
     def execute(self, context) -> dict[str, Any]:
+        return self._dial(context, (self.batch or {}).get("lead_ids", []), {})
+
+    def resume_dialing(self, context, event: dict[str, Any], total: dict[str, Any]) -> dict[str, Any]:
+        """Back from the triggerer: a lead fell due (dial it), or the tick is ending."""
+        if event["reason"] == TICK_ENDS:
+            self.log.info("dialed %s; the tick ends", total)
+            return total
+        self.log.info("a lead fell due at %s: dialing again", event.get("due_at"))
+        return self._dial(context, [], total, reopened=True)
+
+    def _dial(self, context, lead_ids: list[int], total: dict[str, Any], reopened: bool = False) -> dict[str, Any]:
         engine = campaign_engine(self.campaign_name)
-        total: dict[str, Any] = {}
         try:
-            leads = engine.store.claimed_leads((self.batch or {}).get("lead_ids", []))
-            deadline = None
-            if self.tick_seconds:
-                started = (context["dag_run"].start_date or clock.now()) if "dag_run" in context else clock.now()
-                deadline = started + timedelta(seconds=self.tick_seconds) - TICK_HANDOVER
+            if reopened:  # a lead waits again: the campaign is not completed (any more)
+                engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.IN_PROGRESS.value, clock.now())
+            leads = engine.store.claimed_leads(lead_ids)
+            deadline = self._deadline(context)
             paused = _pause_probe(context)
             while True:
                 report = engine.dial(leads, deadline=deadline, refill=bool(self.tick_seconds),
@@ -53,10 +66,30 @@ class DialLeadsOperator(BaseOperator):
                 total = {k: total.get(k, 0) + v for k, v in vars(report).items()}
                 if not (paused() and deadline) or not self._wait_while_paused(engine, paused, deadline):
                     break
+            if report.idle and not paused():
+                self._note_completion(engine)
+                self.log.info("dialed %s; nothing to dial until a lead falls due: waiting in the triggerer "
+                              "until %s", total, deadline.isoformat())
+                self.defer(trigger=LeadDueTrigger(db_conn_id=engine.campaign.db_conn_id,
+                                                  campaign_id=engine.campaign_id, deadline=deadline.isoformat()),
+                           method_name="resume_dialing", kwargs={"total": total})
         finally:
             engine.store.close()
         self.log.info("dialed %s", total)
         return total
+
+    def _deadline(self, context):
+        if not self.tick_seconds:
+            return None
+        started = (context["dag_run"].start_date or clock.now()) if "dag_run" in context else clock.now()
+        return started + timedelta(seconds=self.tick_seconds) - TICK_HANDOVER
+
+    @staticmethod
+    def _note_completion(engine) -> None:
+        """Say `completed` now, not at the end of the tick, if every lead is terminal."""
+        progress = engine.store.campaign_progress(engine.campaign_id)
+        if is_completed(progress["leads"], progress["open_leads"], progress["open_attempts"]):
+            engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.COMPLETED.value, clock.now())
 
     def _wait_while_paused(self, engine, paused, deadline) -> bool:
         """Wait while the DAG is paused, keeping calls in flight reconciled; True if it was

@@ -140,8 +140,9 @@ class ClaimBatchesOperator(BaseOperator):
             campaign_id = store.campaign_id(campaign.name)
             progress = store.campaign_progress(campaign_id)
             if progress["open_leads"] == 0:
+                # one dialer still watches, in the triggerer, for a lead a person adds or resets
                 self.log.info("every lead is completed or out of attempts; nothing to dial")
-                return []
+                return [{"campaign": campaign.name, "lead_ids": [], "label": "watches for new or reset leads"}]
             room = max(campaign.max_calls_in_parallel - store.in_flight(campaign_id), 0)
             leads = store.claim_due_leads(campaign_id, now, min(room, BATCH_SIZE * MAX_BATCHES))
             lead_ids = [lead.id for lead in leads]
