@@ -26,6 +26,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	# the build leaves plugins/*.egg-info, which Airflow would find as a second outcall distribution
+	rm -rf plugins/*.egg-info
 	touch $@
 
 test: install lint
@@ -37,13 +39,12 @@ lint: install
 run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash tools/run.sh
 
+# Stops what `make run` started (also a run killed midway): tasks, Airflow, the sandbox, then PostgreSQL.
 stop:
-	-for f in .run/airflow.pid .run/sandbox.pid; do [ -f $$f ] && kill -- -$$(cat $$f); rm -f $$f; done
-	-$(BIN)/python tools/pgcluster.py stop .run/pg
+	@bash tools/stop.sh
 
 bench: install
 	for b in bench/*.py; do PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python $$b || exit 1; done
 
-clean:
-	-$(BIN)/python tools/pgcluster.py stop .run/pg
-	rm -rf .run
+clean: stop
+	rm -rf $(or $(OUTCALL_RUN_DIR),.run)

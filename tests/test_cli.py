@@ -164,3 +164,100 @@ def test_created_during_a_call_is_refused_in_one_line(pg_url, hook, campaigns):
     assert r.stderr.strip().startswith("error: lead") and "call in flight" in r.stderr
     r = outcall("leads", "set-status", "example", "crm-1", "completed", campaigns=campaigns)
     assert r.returncode == 0 and "completed" in r.stdout
+
+
+def test_export_gives_the_results_rows_with_phone_numbers_in_full(pg_url, hook, campaigns, tmp_path):
+    import csv
+    import json
+
+    from outcall_provider.rules.results import LEAD_COLUMNS
+
+    assert outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns).returncode == 0
+    out = outcall("leads", "set-status", "example", "crm-2", "completed", campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+
+    out = outcall("export", "example", campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+    rows = {r["external_id"]: r for r in csv.DictReader(out.stdout.splitlines())}
+    assert set(rows) == {"crm-1", "crm-2"}
+    assert rows["crm-1"]["phone_number"] == "+14155550101" and rows["crm-1"]["status"] == "created"
+    assert rows["crm-2"]["phone_number"] == "+14155550102" and rows["crm-2"]["status"] == "completed"
+    assert rows["crm-1"]["campaign"] == "example" and rows["crm-1"]["attempts"] == "0"
+
+    target = tmp_path / "leads.jsonl"
+    out = outcall("export", "example", "--format", "jsonl", "--since", "2000-01-01", "--output", str(target),
+                  campaigns=campaigns)
+    assert out.returncode == 0 and "2 leads written to" in out.stdout, out.stderr
+    assert "+1415555" not in out.stdout  # the numbers go to the file, not to the terminal's log
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert sorted(r["phone_number"] for r in lines) == ["+14155550101", "+14155550102"]
+    out = outcall("export", "example", "--since", "2999-01-01", campaigns=campaigns)
+    assert out.stdout.splitlines() == [",".join(c.name for c in LEAD_COLUMNS)]  # a header, no rows
+    out = outcall("export", "example", "--rows", "attempts", campaigns=campaigns)
+    assert out.returncode == 0 and out.stdout.startswith("campaign,attempt_id,call_sid,")
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("--format", "xlsx"), "error: --format 'xlsx' is not allowed; allowed csv, jsonl"),
+    (("--rows", "calls"), "error: --rows 'calls' is not allowed; allowed leads, attempts"),
+    (("--since", "yesterday"), "error: --since 'yesterday' is not an ISO time"),
+])
+def test_export_errors_are_one_line(pg_url, hook, campaigns, args, expected):
+    out = outcall("export", "example", *args, campaigns=campaigns)
+    assert out.returncode == 1 and out.stdout == "" and "Traceback" not in out.stderr
+    (error,) = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(expected)
+
+
+def test_export_of_a_campaign_not_in_the_store_is_one_line(pg_url, hook, campaigns):
+    out = outcall("export", "example", campaigns=campaigns)
+    assert out.returncode == 1 and out.stdout == "" and "Traceback" not in out.stderr
+    (error,) = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert "campaign 'example' is not in the store yet" in error
+
+
+def _the_one_error_line(out) -> str:
+    """How every CLI error looks: a non-zero exit, no traceback, one line on stderr starting `error:`."""
+    assert out.returncode != 0, f"exit 0 for an error; stdout: {out.stdout}"
+    assert "Traceback" not in out.stderr, f"a traceback instead of one line:\n{out.stderr}"
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, f"expected one line starting 'error:' on stderr, got:\n{out.stderr}"
+    return errors[0]
+
+
+def _new_terminal_env(campaigns, tmp_path) -> dict[str, str]:
+    """A new terminal that did not `source .run/env`: no Airflow settings, no connections."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(AIRFLOW_HOME=str(tmp_path / "airflow-home"), OUTCALL_CAMPAIGNS_DIR=str(campaigns))
+    return env
+
+
+@pytest.mark.parametrize("args, conn_id", [
+    (("status", "example"), "outcall_db"),
+    (("--conn-id", "warehouse", "status", "example"), "warehouse"),
+])
+def test_an_undefined_connection_is_one_line_saying_how_to_define_it(campaigns, tmp_path, args, conn_id):
+    out = subprocess.run([OUTCALL, *args], capture_output=True, text=True, timeout=120,
+                         env=_new_terminal_env(campaigns, tmp_path))
+    assert _the_one_error_line(out) == (
+        f"error: the connection '{conn_id}' is not defined; run `source .run/env` (make run) "
+        f"or define AIRFLOW_CONN_{conn_id.upper()}")
+
+
+def test_preview_at_a_time_that_is_not_iso_is_one_line(campaigns):
+    out = outcall("preview", "example", "--at", "tomorrow", campaigns=campaigns)
+    assert _the_one_error_line(out) == (
+        "error: --at 'tomorrow' is not an ISO time; allowed e.g. 2026-11-28T09:00 or 2026-11-28T09:00-05:00")
+
+
+@pytest.mark.parametrize("args, wrong, allowed", [
+    (("leads", "set-status", "example", "crm-1", "done"), "argument status: invalid choice: 'done'",
+     ("created", "completed")),
+    (("dial", "example"), "argument command: invalid choice: 'dial'", ("status", "preview", "import-leads")),
+    (("status",), "the following arguments are required: campaign", ()),
+])
+def test_a_usage_error_is_one_line_naming_what_is_allowed(campaigns, args, wrong, allowed):
+    out = outcall(*args, campaigns=campaigns)
+    error = _the_one_error_line(out)
+    assert error.startswith(f"error: {wrong}") and all(a in error for a in allowed), error
+    assert out.stderr.strip() == error, f"usage text around the error line:\n{out.stderr}"

@@ -16,7 +16,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "packaging"))  # install_command: the Dockerfile's pip line
-from install_command import dockerfile_install_args, install_command  # noqa: E402
+from install_command import docker_build_context, dockerfile_install_args, install_command  # noqa: E402
 
 
 def test_provider_entry_point_describes_the_twilio_connection():
@@ -46,21 +46,6 @@ def test_the_version_is_written_once():
     assert version("airflow-provider-outcall") == __version__, "reinstall: pip install -e '.[test]'"
     assert "version" in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dynamic"]
     assert f"## [{__version__}]" in (ROOT / "CHANGELOG.md").read_text(), "CHANGELOG.md has no entry for it"
-
-
-def docker_build_context(dest: Path) -> Path:
-    """A copy of what .dockerignore lets into the image build: nothing (`*`) but its `!` lines."""
-    lines = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()]
-    lines = [line for line in lines if line and not line.startswith("#")]
-    assert lines[0] == "*", "the .dockerignore starts by ignoring everything"
-    for keep in [line[1:].rstrip("/") for line in lines if line.startswith("!")]:
-        src, dst = ROOT / keep, dest / keep
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
-        else:
-            shutil.copy(src, dst)
-    return dest
 
 
 def test_the_wheel_ships_sql_templates_and_static_files(tmp_path):

@@ -93,10 +93,22 @@ def temporary_cluster(prefix: str = "outcall-pg-"):
         shutil.rmtree(datadir, ignore_errors=True)
 
 
-def stop(datadir: str) -> None:
-    if os.path.exists(os.path.join(datadir, "PG_VERSION")):
-        subprocess.run(_as_owner([f"{bindir()}/pg_ctl", "-D", datadir, "-m", "fast", "-w", "stop"]),
-                       capture_output=True, text=True)
+def stop(datadir: str, timeout: int = 60) -> bool:
+    """Stop the cluster and wait until it is down; True if it was running.
+
+    Fast mode ends open sessions; if the cluster is still up after `timeout` seconds,
+    immediate mode ends it (the next start recovers from the WAL)."""
+    if not os.path.exists(os.path.join(datadir, "PG_VERSION")):
+        return False
+    pg_ctl = f"{bindir()}/pg_ctl"
+    if subprocess.run(_as_owner([pg_ctl, "-D", datadir, "status"]), capture_output=True).returncode != 0:
+        return False  # not running (a stale postmaster.pid included)
+    for mode in ("fast", "immediate"):
+        done = subprocess.run(_as_owner([pg_ctl, "-D", datadir, "-m", mode, "-w", "-t", str(timeout), "stop"]),
+                              capture_output=True, text=True)
+        if done.returncode == 0 or not os.path.exists(os.path.join(datadir, "postmaster.pid")):
+            return True
+    raise RuntimeError(f"PostgreSQL in {datadir} did not stop: {done.stderr.strip()}")
 
 
 if __name__ == "__main__":
@@ -104,6 +116,7 @@ if __name__ == "__main__":
     if action == "start":
         print(start(datadir, int(sys.argv[3])))
     elif action == "stop":
-        stop(datadir)
+        if stop(datadir):
+            print(f"stopped PostgreSQL ({datadir})")
     else:
         sys.exit(f"unknown action {action!r}: use start or stop")

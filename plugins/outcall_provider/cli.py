@@ -6,11 +6,15 @@
     outcall status CAMPAIGN
     outcall leads set-status CAMPAIGN LEAD created|completed
     outcall preview CAMPAIGN --at ISO-TIME
+    outcall export CAMPAIGN --format csv|jsonl [--rows leads|attempts] [--since ISO-TIME] [--output FILE]
 """
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+from contextlib import contextmanager
 
 import psycopg
 
@@ -130,7 +134,13 @@ def cmd_leads_set_status(args) -> int:
 
 def cmd_preview(args) -> int:
     campaign = find_campaign(args.campaign)
-    at = clock.parse_time(args.at) if args.at else clock.now()
+    try:
+        at = clock.parse_time(args.at) if args.at else clock.now()
+    except ValueError:
+        # print, not say: say would mask the example dates' digits as if they were a phone number
+        print(f"error: --at {mask_phones_in_text(repr(args.at))} is not an ISO time; "
+              "allowed e.g. 2026-11-28T09:00 or 2026-11-28T09:00-05:00", file=sys.stderr)
+        return 1
     window = campaign.window()
     hook = _hook(campaign, args.conn_id)
     groups = hook.preview(hook.campaign_id(campaign.name), at, args.sample)
@@ -157,8 +167,72 @@ def cmd_preview(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """The campaign's results as a file: the rows its results table gets, phone numbers in full
+    (the point of an export); nothing of them is logged."""
+    from dataclasses import replace
+
+    from outcall_provider.hooks.results import ResultsHook
+    from outcall_provider.rules import results
+
+    if args.format not in results.FORMATS:
+        say(f"error: --format {args.format!r} is not allowed; allowed {', '.join(results.FORMATS)}", err=True)
+        return 1
+    if args.rows not in results.ROW_KINDS:
+        say(f"error: --rows {args.rows!r} is not allowed; allowed {', '.join(results.ROW_KINDS)}", err=True)
+        return 1
+    try:
+        since = clock.parse_time(args.since) if args.since else None
+    except ValueError:
+        say(f"error: --since {args.since!r} is not an ISO time such as 2026-12-01T14:00:00Z", err=True)
+        return 1
+    campaign = find_campaign(args.campaign)
+    if args.conn_id:
+        campaign = replace(campaign, db_conn_id=args.conn_id)
+    columns = results.LEAD_COLUMNS if args.rows == "leads" else results.ATTEMPT_COLUMNS
+    with _file_output(args.output) as out:
+        hook = ResultsHook(campaign)
+        _opened.append(hook)
+        rows = hook.rows(args.rows, since)  # an unknown campaign fails here, before a line is written
+        n = -1 if args.format == "csv" else 0  # a CSV header is not a row
+        for line in results.file_lines(rows, columns, args.format, campaign.name):
+            out.write(line)
+            n += 1
+    if args.output:
+        print(f"{n} {args.rows} written to {args.output}")
+    return 0
+
+
+@contextmanager
+def _file_output(path: str | None):
+    """Where an exported file goes: `path`, or standard output kept for the file alone: while
+    the command runs, anything else printed there (Airflow's logs) goes to stderr instead."""
+    if path:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            yield out
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="")
+    os.dup2(2, 1)
+    try:
+        yield out
+    finally:
+        out.close()
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """A usage error in one line, like every other error (argparse would print the usage first)."""
+        say(f"error: {message}; see {self.prog} --help", err=True)
+        sys.exit(2)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="outcall", description="outbound call campaigns on Airflow")
+    p = _Parser(prog="outcall", description="outbound call campaigns on Airflow")
     p.add_argument("--conn-id",
                    help="Airflow connection of the campaign store (default: the campaign's, else outcall_db)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -186,6 +260,14 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("--at", help="ISO time (default: now); without an offset it is UTC")
     pv.add_argument("--sample", type=int, default=5, help="leads shown per group")
     pv.set_defaults(func=cmd_preview)
+    ex = sub.add_parser("export", help="the campaign's results as CSV or JSON Lines (phone numbers in full)")
+    ex.add_argument("campaign")
+    ex.add_argument("--format", default="csv", help="csv (default) or jsonl")
+    ex.add_argument("--rows", default="leads",
+                    help="leads (one row per lead, default) or attempts (one per judged call)")
+    ex.add_argument("--since", help="only rows changed at or after this ISO time (without an offset it is UTC)")
+    ex.add_argument("--output", help="write to this file (default: standard output)")
+    ex.set_defaults(func=cmd_export)
     return p
 
 
@@ -199,6 +281,16 @@ def database_error(e: Exception) -> str:
     return "the campaign store refused the command: " + text
 
 
+def undefined_connection(e: Exception) -> str | None:
+    """The conn_id when `e` is Airflow's "The conn_id `X` isn't defined", else None."""
+    if "airflow" not in sys.modules:  # only commands that opened a connection imported Airflow
+        return None
+    from airflow.exceptions import AirflowNotFoundException
+
+    found = re.search(r"conn_id `([^`]+)`", str(e)) if isinstance(e, AirflowNotFoundException) else None
+    return found.group(1) if found else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -208,6 +300,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except psycopg.Error as e:
         say(f"error: {database_error(e)}", err=True)
+        return 1
+    except Exception as e:
+        conn_id = undefined_connection(e)
+        if conn_id is None:
+            raise
+        say(f"error: the connection {conn_id!r} is not defined; run `source .run/env` (make run) "
+            f"or define AIRFLOW_CONN_{conn_id.upper()}", err=True)
         return 1
     finally:
         while _opened:

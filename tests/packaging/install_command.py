@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,3 +44,18 @@ def install_command(pip: str, airflow_version: str, wheel: Path) -> list[str]:
             arg = str(wheel)
         out.append(arg)
     return out
+
+
+def docker_build_context(dest: Path) -> Path:
+    """A copy of what .dockerignore lets into the image build: nothing (`*`) but its `!` lines."""
+    lines = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    assert lines[0] == "*", "the .dockerignore starts by ignoring everything"
+    for keep in [line[1:].rstrip("/") for line in lines if line.startswith("!")]:
+        src, dst = ROOT / keep, dest / keep
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        else:
+            shutil.copy(src, dst)
+    return dest

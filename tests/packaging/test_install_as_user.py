@@ -27,7 +27,7 @@ import httpx
 import psycopg
 import pytest
 from airflow_stack import ADMIN, free_port
-from install_command import install_command
+from install_command import docker_build_context, install_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -53,8 +53,11 @@ def readme_dag_file() -> str:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    # Built from a copy of what the image build sees, not in the tree: a build in the tree leaves
+    # plugins/*.egg-info, which Airflow would then find as a second outcall distribution.
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+    source = docker_build_context(tmp_path_factory.mktemp("source"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
                    check=True, capture_output=True, text=True, timeout=300)
     (whl,) = out.glob("airflow_provider_outcall-*.whl")
     return whl
