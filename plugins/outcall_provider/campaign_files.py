@@ -77,6 +77,18 @@ def load_campaign_cached(path: str | os.PathLike) -> Campaign:
     return cached[1]
 
 
+def invalid_campaign_files(folder: Path | None = None) -> dict[str, CampaignFileError]:
+    """Every campaign file that cannot be used, by campaign name (its file's name), with all its
+    errors, cached. The Campaigns page shows them: their DAG is gone, not paused."""
+    found = {}
+    for path in campaign_paths(folder):
+        try:
+            load_campaign_cached(path)
+        except CampaignFileError as e:
+            found[path.stem] = e
+    return found
+
+
 def cached_campaigns(folder: Path | None = None) -> list[Campaign]:
     """Every valid campaign file in the folder (invalid ones show as DAG import errors), cached."""
     found = []

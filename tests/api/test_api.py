@@ -16,16 +16,19 @@ def test_campaign_list_shows_the_example_campaigns_numbers(api, example):
 
 def test_stats_has_funnel_outcomes_and_answer_rate(api, example):
     s = api.get("/api/v1/campaigns/example/stats").raise_for_status().json()
-    assert {f["stage"]: f["leads"] for f in s["funnel"]}["goal met"] == 1
-    assert s["attempts_by_outcome"] == {"goal met": 1, "busy": 1, "ringing": 1}
+    assert [f["stage"] for f in s["funnel"]] == ["leads", "called", "reached a person", "goal met"]
+    assert {f["stage"]: f["leads"] for f in s["funnel"]}["called"] == 3
+    assert s["attempts_by_outcome"] == {"goal met": 1, "busy": 1}  # judged calls only
+    assert s["live_calls"] == {"ringing": 1} and (s["calls_in_flight"], s["calls_awaiting_result"]) == (1, 0)
     assert sum(h["calls"] for h in s["answer_rate_by_hour"]) == 3
     assert sum(h["answered"] for h in s["answer_rate_by_hour"]) == 1
 
 
 def test_leads_are_paged_and_filtered(api, example):
-    first = api.get("/api/v1/campaigns/example/leads", params={"limit": 50}).raise_for_status().json()
+    newest = {"limit": 50, "sort": "newest"}
+    first = api.get("/api/v1/campaigns/example/leads", params=newest).raise_for_status().json()
     second = api.get("/api/v1/campaigns/example/leads",
-                     params={"limit": 50, "before": first["next_before"]}).raise_for_status().json()
+                     params={**newest, "before": first["next_before"]}).raise_for_status().json()
     assert len(first["leads"]) == len(second["leads"]) == 50
     assert first["leads"][-1]["id"] > second["leads"][0]["id"]
     done = api.get("/api/v1/campaigns/example/leads", params={"status": "completed"}).json()
@@ -170,10 +173,10 @@ def test_openapi_documents_every_field_of_the_campaign_list_and_lead_page(api):
     assert {"name", "status", "leads_by_status", "conversion", "cost", "window_next_open", "db_conn_id",
             "store_error"} <= set(summary)
     page = answer("/api/v1/campaigns/{name}/leads")
-    assert set(page) == {"leads", "next_before"}
+    assert set(page) == {"leads", "next_before", "next_before_at"}
     lead = documented(page["leads"]["items"])
     assert {"id", "external_id", "phone_number", "status", "variables", "contacts", "attempts",
-            "last_call"} <= set(lead)
+            "last_call", "next_due_at"} <= set(lead)
     call = documented(answer("/api/v1/campaigns/{name}/calls")["calls"]["items"])
     assert {"late_variables", "late_variables_at", "outcome_note"} <= set(call)
 
@@ -256,3 +259,69 @@ def test_an_edited_campaign_file_shows_on_the_next_request(api, campaigns_dir):
     finally:
         path.unlink()
     assert shown() is None
+
+
+def test_leads_sort_by_last_activity_by_default_and_page_on(api, example, hook):
+    from datetime import timedelta
+
+    quiet = example["leads"][1].id + 100  # an untouched lead, touched now
+    hook.set_lead_status(example["campaign_id"], quiet, "created", example["now"] + timedelta(minutes=1))
+    first = api.get("/api/v1/campaigns/example/leads", params={"limit": 50}).raise_for_status().json()
+    assert first["leads"][0]["id"] == quiet and first["next_before_at"]
+    second = api.get("/api/v1/campaigns/example/leads", params={
+        "limit": 50, "before": first["next_before"], "before_at": first["next_before_at"]}).json()
+    assert not {x["id"] for x in first["leads"]} & {x["id"] for x in second["leads"]}
+    newest = api.get("/api/v1/campaigns/example/leads", params={"sort": "newest", "limit": 5}).json()
+    assert [x["id"] for x in newest["leads"]] == sorted((x["id"] for x in newest["leads"]), reverse=True)
+    assert newest["leads"][0]["id"] > quiet
+
+
+def test_a_broken_campaign_file_shows_its_errors_and_keeps_its_leads_read_only(api, campaigns_dir, example):
+    """Issue point 5: a typo in a running campaign's file made it look `paused` with its DAG gone."""
+    path = campaigns_dir / "example.yaml"
+    source = path.read_text()
+    path.write_text(source.replace("max_attempts: 3", "max_attempts: 9").replace("days: [", "dayz: ["))
+    try:
+        listed = {c["name"]: c for c in api.get("/api/v1/campaigns").raise_for_status().json()["campaigns"]}
+        broken = listed["example"]
+        assert broken["status"] == "invalid_file" and broken["leads"] == 200
+        errors = " | ".join(broken["file_errors"])
+        assert "example.yaml" in errors and "retry.max_attempts" in errors and "1" in errors and "5" in errors
+        assert "schedule.dayz" in errors  # every error, each naming its key
+        stats = api.get("/api/v1/campaigns/example/stats").raise_for_status().json()
+        assert stats["status"] == "invalid_file" and stats["leads_by_status"]["completed"] == 1
+        leads = api.get("/api/v1/campaigns/example/leads", params={"status": "completed"}).json()["leads"]
+        assert [x["id"] for x in leads] == [example["leads"][0].id]
+        assert len(api.get("/api/v1/campaigns/example/calls").json()["calls"]) == 3
+        lead = example["leads"][1].id
+        refused = [api.put("/api/v1/campaigns/example/running", json={"running": True}),
+                   api.patch(f"/api/v1/campaigns/example/leads/{lead}", json={"status": "completed"}),
+                   api.post("/api/v1/campaigns/example/leads", json={"phone_number": "+14155550777"}),
+                   api.post("/api/v1/campaigns/example/imports", content=b"phone_number\n+14155550778\n",
+                            headers={"content-type": "text/csv"})]
+        assert [r.status_code for r in refused] == [409, 409, 409, 409]
+        assert all("example.yaml" in r.json()["detail"] for r in refused)
+    finally:
+        path.write_text(source)
+    fixed = api.get("/api/v1/campaigns/example").raise_for_status().json()
+    assert fixed["status"] == "draft" and fixed["file_errors"] == [] and fixed["leads_by_status"]["completed"] == 1
+    assert fixed["leads"] == 200  # nothing was imported while the file was broken
+    assert "invalid_file" in api.get("/api/v1/vocabulary").json()["page_statuses"]
+
+
+def test_a_new_campaign_file_with_a_typo_is_listed_with_its_errors(api, campaigns_dir, example):
+    """No store kept its spec: it is listed with its errors, nothing else to show, and nothing to act on."""
+    path = campaigns_dir / "typo.yaml"
+    path.write_text("name: typo\nassistant: {name: A}\nschedulle: {}\n")
+    try:
+        listed = {c["name"]: c for c in api.get("/api/v1/campaigns").raise_for_status().json()["campaigns"]}
+        typo = listed["typo"]
+        assert typo["status"] == "invalid_file" and typo["leads"] == 0 and typo["assistant"] is None
+        assert any(e.startswith("typo.yaml: schedulle") for e in typo["file_errors"]), typo["file_errors"]
+        stats = api.get("/api/v1/campaigns/typo/stats").raise_for_status().json()
+        assert stats["funnel"][0] == {"stage": "leads", "leads": 0, "title": "every lead of the campaign"}
+        assert api.get("/api/v1/campaigns/typo/leads").json()["leads"] == []
+        assert api.put("/api/v1/campaigns/typo/running", json={"running": True}).status_code == 409
+        assert listed["example"]["status"] == "draft"  # the others are untouched
+    finally:
+        path.unlink()

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi.encoders import decimal_encoder
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema
 
-from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, CampaignStatus
+from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, PAGE_STATUSES
 
 # Written as FastAPI wrote them before these models: datetime.isoformat() ("+00:00", where
 # pydantic would write "Z") and money as a JSON number (pydantic would write a string).
@@ -21,7 +21,6 @@ Timestamp = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=
                       WithJsonSchema({"type": "string", "format": "date-time"})]
 Money = Annotated[Decimal, PlainSerializer(decimal_encoder, return_type=int | float, when_used="json"),
                   WithJsonSchema({"type": "number"})]
-PAGE_STATUSES = tuple(s.value for s in CampaignStatus)
 
 
 # -- vocabulary ------------------------------------------------------------------------------
@@ -31,6 +30,8 @@ class Vocabulary(BaseModel):
     lead_statuses: list[str] = Field(description="Statuses a lead can have.")
     call_statuses: list[str] = Field(description="Twilio's call statuses.")
     campaign_statuses: list[str] = Field(description="Statuses a campaign can have.")
+    page_statuses: list[str] = Field(description="What the page shows for a campaign: its status, or "
+                                                 "invalid_file while its campaign file is broken.")
 
 
 # -- campaigns -------------------------------------------------------------------------------
@@ -45,24 +46,34 @@ class CampaignSummary(BaseModel):
     name: str = Field(description="Campaign name, the campaign file's name.")
     dag_id: str = Field(description="The campaign's DAG: campaign_<name>.")
     status: Literal[PAGE_STATUSES] = Field(
-        description="draft (never started), in_progress, paused (its DAG is paused) or completed "
-                    "(every lead terminal).")
+        description="draft (never started), in_progress, paused (its DAG is paused), completed "
+                    "(every lead terminal), or invalid_file (its file has errors, see file_errors; its DAG "
+                    "is gone and its leads and calls are kept, read only, until the file is fixed).")
+    file_errors: list[str] = Field(
+        description="Why the campaign file is invalid, each naming the file, the key and what is allowed; "
+                    "empty when it is valid.")
     dag_loaded: bool = Field(description="Whether Airflow has loaded the campaign's DAG.")
     dag_paused: bool | None = Field(description="Whether the DAG is paused; null when it is not loaded.")
-    assistant: str = Field(description="The assistant's name.")
-    timezone: str = Field(description="The assistant's IANA timezone, the calling window's clock.")
+    assistant: str | None = Field(description="The assistant's name; null when the file is invalid and no store "
+                                              "kept its spec (so for the fields below).")
+    timezone: str | None = Field(description="The assistant's IANA timezone, the calling window's clock; "
+                                              "the page shows every time on it.")
     goal: str | None = Field(description="The boolean post-call variable that counts as success, if any.")
     post_call_variables: dict[str, str] = Field(description="Post-call variable name → boolean, string or number.")
-    schedule: Schedule = Field(description="The calling window.")
-    max_attempts: int = Field(description="Rounds of calls a lead gets.")
-    window_open: bool = Field(description="Whether the calling window is open now.")
-    window_next_open: Timestamp = Field(description="When the window next opens (now, if it is open).")
+    schedule: Schedule | None = Field(description="The calling window.")
+    max_attempts: int | None = Field(description="Rounds of calls a lead gets.")
+    window_open: bool | None = Field(description="Whether the calling window is open now.")
+    window_next_open: Timestamp | None = Field(description="When the window next opens (now, if it is open).")
     window_closes_at: Timestamp | None = Field(description="When the open window closes; null when it is closed.")
     leads: int = Field(description="Leads in the campaign.")
     leads_by_status: dict[str, int] = Field(description="Lead count by lead status, every status listed.")
     goal_met: int = Field(description="Leads whose goal variable came back true.")
     conversion: float | None = Field(description="goal_met / leads; null without a goal or leads.")
     calls_today: int = Field(description="Calls started since midnight on the assistant's clock.")
+    calls_in_flight: int = Field(description="Calls Twilio still works on (dialing, queued, ringing, in progress).")
+    calls_awaiting_result: int = Field(
+        description="Calls that ended but are not judged yet (waiting for post-call variables or the next "
+                    "reconcile); their leads are `processing` too.")
     cost: Money = Field(description="Sum of the priced calls' cost (positive), in cost_unit.")
     cost_unit: str | None = Field(description="Currency of cost, e.g. USD; null before any call is priced.")
     db_conn_id: str = Field(description="The Airflow connection of the store that keeps the campaign's leads.")
@@ -74,8 +85,10 @@ class CampaignList(BaseModel):
 
 
 class FunnelStage(BaseModel):
-    stage: str = Field(description="leads, called, finished, completed, and goal met with a goal.")
-    leads: int = Field(description="Leads at this stage; each stage is a subset of the one before.")
+    stage: str = Field(description="leads, called, reached a person, and goal met with a goal.")
+    leads: int = Field(description="Leads at this stage; each stage is a subset of the one before, counted per "
+                                   "lead over all its calls (every cycle).")
+    title: str = Field(description="What this stage counts, in words.")
 
 
 class HourRate(BaseModel):
@@ -88,7 +101,9 @@ class CampaignStats(CampaignSummary):
     """A campaign's progress with its charts."""
 
     funnel: list[FunnelStage] = Field(description="Leads by how far they got.")
-    attempts_by_outcome: dict[str, int] = Field(description="Calls by outcome reason (call status until judged).")
+    attempts_by_outcome: dict[str, int] = Field(description="Judged calls by outcome reason.")
+    live_calls: dict[str, int] = Field(description="Calls not judged yet by Twilio's call status (dialing before "
+                                                   "Twilio answered).")
     answer_rate_by_hour: list[HourRate] = Field(description="Calls and answers by hour of day, hours with calls only.")
 
 
@@ -127,18 +142,24 @@ class Lead(BaseModel):
     contact_index: int = Field(description="Next contact to dial in this round; 0 is the primary number.")
     contact_count: int = Field(description="The primary number plus its secondary contacts.")
     due_at: Timestamp = Field(description="Earliest moment of the next call.")
+    next_due_at: Timestamp | None = Field(
+        description="When it will be called: due_at for a lead waiting for its call (created, rescheduled); "
+                    "null while a call is planned or in flight, or when it is done.")
     goal_met: bool | None = Field(description="Whether the goal variable came back true; null until judged.")
     last_outcome: str | None = Field(description="Outcome reason of the last judged call.")
     variables: dict[str, Any] = Field(description="Variables handed to the assistant.")
-    updated_at: Timestamp = Field(description="Last change.")
+    updated_at: Timestamp = Field(description="Last activity: a call recorded or judged, a claim, a person's "
+                                              "change, an import.")
     contacts: list[Contact] = Field(description="Secondary contacts in dialing order.")
     attempts: int = Field(description="Calls made to this lead.")
     last_call: LastCall | None = Field(description="The latest call; null before the first.")
 
 
 class LeadPage(BaseModel):
-    leads: list[Lead] = Field(description="Leads, newest first.")
+    leads: list[Lead] = Field(description="Leads, in the order asked for (sort).")
     next_before: int | None = Field(description="`before` of the next page; null on the last page.")
+    next_before_at: Timestamp | None = Field(
+        description="`before_at` of the next page when sorted by last activity; null otherwise.")
 
 
 class StatusChange(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
+from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -25,15 +26,16 @@ class CampaignView:
     """A campaign as the page knows it: its file (or the spec the store kept) and its store row."""
 
     name: str
-    campaign: Campaign
+    campaign: Campaign | None  # None: its file is invalid and no store kept its spec
     store_id: int | None
     store_status: str
     db_conn_id: str = "outcall_db"  # the store that keeps this campaign's leads and calls
     store_error: str | None = None  # why its store could not be read, phone numbers masked
+    file_errors: tuple[str, ...] = ()  # why its file is invalid, each naming file, key and what is allowed
 
     @property
     def dag_id(self) -> str:
-        return self.campaign.dag_id
+        return f"campaign_{self.name}"
 
 
 def _stores(hooks) -> Callable[[str], Any]:
@@ -45,7 +47,8 @@ def campaigns(hooks) -> list[CampaignView]:
     """Campaign files, each with its row in its own store, plus campaigns only a store knows
     (a file since removed). `hooks` as in _stores."""
     hook_for = _stores(hooks)
-    files = campaign_files.cached_campaigns()  # an invalid file shows as a DAG import error, not here
+    files = campaign_files.cached_campaigns()
+    invalid = campaign_files.invalid_campaign_files()
     conn_ids = list(dict.fromkeys(["outcall_db", *(c.db_conn_id for c in files)]))
     stored: dict[str, dict] = {}
     errors: dict[str, str] = {}
@@ -60,6 +63,18 @@ def campaigns(hooks) -> list[CampaignView]:
         row = stored[campaign.db_conn_id].get(campaign.name, {})
         found[campaign.name] = CampaignView(campaign.name, campaign, row.get("id"), row.get("status", "draft"),
                                             campaign.db_conn_id, errors.get(campaign.db_conn_id))
+    # An invalid file has no DAG and no db_conn_id we can trust: its leads and calls are found by
+    # the campaign's name in the stores we know (the default store first), read only, untouched.
+    for name, error in invalid.items():
+        errors_shown = tuple(mask_phones_in_text(f"{Path(error.path).name}: {e}") for e in error.errors)
+        conn_id, row = next(((conn_id, stored[conn_id][name]) for conn_id in conn_ids if name in stored[conn_id]),
+                            ("outcall_db", None))
+        try:
+            campaign = parse_campaign_dict(row["spec"], f"store:{name}") if row else None
+        except CampaignFileError:
+            campaign = None
+        found[name] = CampaignView(name, campaign, row and row["id"], row["status"] if row else "draft", conn_id,
+                                   errors.get(conn_id), errors_shown)
     for conn_id in conn_ids:
         for name, row in stored[conn_id].items():
             if name in found:
@@ -83,24 +98,30 @@ def _day_start(now: datetime, tz: str) -> datetime:
 
 def campaign_summary(hook, view: CampaignView, now: datetime, dag: dict | None) -> dict[str, Any]:
     c = view.campaign
-    window = c.window()
     row = {
         "name": view.name, "dag_id": view.dag_id,
-        "status": page_status(view.store_status, dag["is_paused"] if dag else None).value,
+        "status": page_status(view.store_status, dag["is_paused"] if dag else None, not view.file_errors).value,
+        "file_errors": list(view.file_errors),
         "dag_loaded": dag is not None, "dag_paused": dag["is_paused"] if dag else None,
-        "assistant": c.assistant.name, "timezone": c.assistant.timezone,
-        "goal": c.goal, "post_call_variables": c.assistant.post_call_variables,
-        "schedule": {"hours": c.schedule.hours, "days": list(c.schedule.days)},
-        "max_attempts": c.retry.max_attempts,
-        "window_open": window.is_open(now), "window_next_open": window.next_open(now),
-        "window_closes_at": window.closes_at(now),
+        "assistant": None, "timezone": None, "goal": None, "post_call_variables": {}, "schedule": None,
+        "max_attempts": None, "window_open": None, "window_next_open": None, "window_closes_at": None,
         "leads": 0, "leads_by_status": {s: 0 for s in LEAD_STATUSES}, "goal_met": 0,
-        "conversion": None, "calls_today": 0, "cost": 0, "cost_unit": None,
-        "db_conn_id": view.db_conn_id, "store_error": view.store_error,
+        "conversion": None, "calls_today": 0, "calls_in_flight": 0, "calls_awaiting_result": 0,
+        "cost": 0, "cost_unit": None, "db_conn_id": view.db_conn_id, "store_error": view.store_error,
     }
+    if c is not None:  # the file, or for an invalid file the spec its store kept
+        window = c.window()
+        row.update({
+            "assistant": c.assistant.name, "timezone": c.assistant.timezone,
+            "goal": c.goal, "post_call_variables": c.assistant.post_call_variables,
+            "schedule": {"hours": c.schedule.hours, "days": list(c.schedule.days)},
+            "max_attempts": c.retry.max_attempts,
+            "window_open": window.is_open(now), "window_next_open": window.next_open(now),
+            "window_closes_at": window.closes_at(now)})
     if view.store_id is not None:
-        row.update(hook.page_campaign_summary(view.store_id, _day_start(now, c.assistant.timezone)))
-        row["conversion"] = row["goal_met"] / row["leads"] if row["leads"] and c.goal else None
+        tz = c.assistant.timezone if c else "UTC"
+        row.update(hook.page_campaign_summary(view.store_id, _day_start(now, tz)))
+        row["conversion"] = row["goal_met"] / row["leads"] if row["leads"] and row["goal"] else None
     return row
 
 
@@ -113,21 +134,27 @@ def campaign_list(hooks, now: datetime, dag_states: dict[str, dict],
             for v in (campaigns(hooks) if views is None else views)]
 
 
+# The funnel's steps, each a subset of the one before, counted per lead over all its calls
+# (every cycle: a lead a person set back to `created` keeps what already happened to it).
+_FUNNEL = (
+    ("leads", "leads", "every lead of the campaign"),
+    ("called", "funnel_called", "leads with at least one call placed, ever (resets included)"),
+    ("reached a person", "funnel_reached",
+     "called leads with a judged call a person answered (reached, goal met or not, variables late), ever"),
+    ("goal met", "funnel_goal_met", "leads reached by a call whose goal variable came back true, ever"),
+)
+
+
 def campaign_detail(hook, view: CampaignView, now: datetime, dag: dict | None) -> dict[str, Any]:
     row = campaign_summary(hook, view, now, dag)
-    charts = {"attempts_by_outcome": {}, "answer_rate_by_hour": []}
+    charts = {"attempts_by_outcome": {}, "live_calls": {}, "answer_rate_by_hour": [],
+              "funnel_called": 0, "funnel_reached": 0, "funnel_goal_met": 0}
     if view.store_id is not None:
-        charts = hook.page_campaign_charts(view.store_id, view.campaign.assistant.timezone)
-    by_status = row["leads_by_status"]
-    row["funnel"] = [  # each stage is a subset of the one before
-        {"stage": "leads", "leads": row["leads"]},
-        {"stage": "called", "leads": row["leads"] - by_status["created"]},
-        {"stage": "finished", "leads": by_status["completed"] + by_status["max_retries"]},
-        {"stage": "completed", "leads": by_status["completed"]},
-    ]
-    if view.campaign.goal:
-        row["funnel"].append({"stage": "goal met", "leads": row["goal_met"]})
-    row.update(charts)
+        charts = hook.page_campaign_charts(view.store_id, row["timezone"] or "UTC")
+    counts = {"leads": row["leads"], **charts}
+    row["funnel"] = [{"stage": stage, "leads": counts[key], "title": title} for stage, key, title in _FUNNEL
+                     if stage != "goal met" or row["goal"]]
+    row.update({k: v for k, v in charts.items() if not k.startswith("funnel_")})
     return row
 
 
@@ -148,14 +175,17 @@ def parse_search(q: str | None, default_region: str | None) -> dict[str, Any]:
 
 
 def lead_page(hook, view: CampaignView, *, status: str | None = None, q: str | None = None,
-              before: int | None = None, limit: int = 50) -> dict[str, Any]:
+              sort: str = "activity", before: int | None = None, before_at: datetime | None = None,
+              limit: int = 50) -> dict[str, Any]:
     if view.store_id is None:
-        return {"leads": [], "next_before": None}
+        return {"leads": [], "next_before": None, "next_before_at": None}
     statuses = [status] if status else list(LEAD_STATUSES)
-    region = view.campaign.default_region
-    leads = hook.page_leads(view.store_id, statuses=statuses, before=before, limit=limit,
-                            **parse_search(q, region))
-    return {"leads": leads, "next_before": leads[-1]["id"] if len(leads) == limit else None}
+    region = view.campaign.default_region if view.campaign else None
+    leads = hook.page_leads(view.store_id, statuses=statuses, sort=sort, before=before, before_at=before_at,
+                            limit=limit, **parse_search(q, region))
+    more = len(leads) == limit
+    return {"leads": leads, "next_before": leads[-1]["id"] if more else None,
+            "next_before_at": leads[-1]["updated_at"] if more and sort == "activity" else None}
 
 
 def calls_page(hook, view: CampaignView, *, before: int | None = None, limit: int = 50,

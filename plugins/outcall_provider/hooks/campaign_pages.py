@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from outcall_provider import sql
+from outcall_provider.rules.outcome import REACHED_A_PERSON_REASONS
 from outcall_provider.rules.states import LEAD_STATUSES
 
 NO_CURSOR = 2**63 - 1  # "before" of a first page: larger than any id
@@ -43,23 +44,32 @@ class CampaignPagesMixin:
         return row
 
     def page_campaign_charts(self, campaign_id: int, timezone: str) -> dict[str, Any]:
-        return self._page_rows("page_campaign_charts", {"campaign_id": campaign_id, "timezone": timezone})[0]
+        """Outcomes of judged calls, live calls by status, the funnel's per-lead counts, answer rate."""
+        return self._page_rows("page_campaign_charts", {"campaign_id": campaign_id, "timezone": timezone,
+                                                        "reached": list(REACHED_A_PERSON_REASONS)})[0]
 
     # -- leads ---------------------------------------------------------------------------
-    def page_leads(self, campaign_id: int, *, statuses=LEAD_STATUSES, before: int | None = None,
-                   limit: int = 50, phone: str | None = None, text: str | None = None,
+    def page_leads(self, campaign_id: int, *, statuses=LEAD_STATUSES, sort: str = "activity",
+                   before: int | None = None, before_at: datetime | None = None, limit: int = 50,
+                   phone: str | None = None, text: str | None = None,
                    lead_id: int | None = None) -> list[dict[str, Any]]:
-        """A page of leads, newest first; with phone/text/lead_id only the exact matches."""
+        """A page of leads: `activity` (latest activity first, paged on before_at and before) or
+        `newest` (newest first, paged on before); with phone/text/lead_id only the exact matches."""
         params = {"campaign_id": campaign_id, "statuses": list(statuses),
                   "before": before or NO_CURSOR, "limit": limit}
         if phone or text or lead_id:
             params.update(phone=phone, text=text, lead_id=lead_id)
             ids = [r["id"] for r in self._page_rows("page_leads_find", params)]
-        else:
+        elif sort == "activity":
+            ids = [r["id"] for r in self._page_rows("page_leads_activity", {**params, "before_at": before_at})]
+        elif sort == "newest":
             ids = [r["id"] for r in self._page_rows("page_leads", params)]
+        else:
+            raise ValueError(f"sort {sort!r}; allowed activity, newest")
         if not ids:
             return []
-        return self._page_rows("page_lead_rows", {"campaign_id": campaign_id, "ids": ids})
+        rows = {r["id"]: r for r in self._page_rows("page_lead_rows", {"campaign_id": campaign_id, "ids": ids})}
+        return [rows[i] for i in ids if i in rows]  # in the page's order
 
     def page_import_report(self, campaign_id: int, report_id: int) -> dict[str, Any] | None:
         rows = self._page_rows("page_import_report", {"campaign_id": campaign_id, "report_id": report_id})

@@ -20,6 +20,12 @@ _PERSON = (None, "human", "unknown")
 _MACHINES = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other")
 
 
+# Outcome reasons `decide` gives when a person answered (the goal met or not, or their
+# variables late): the Campaigns funnel's "reached a person". Voicemail, fax and calls not
+# answered are not.
+REACHED_A_PERSON_REASONS = ("reached", "goal_met", "goal_not_met", "variables_late")
+
+
 @dataclass(frozen=True)
 class CallResult:
     status: str

@@ -37,6 +37,16 @@ class CampaignStatus(str, Enum):
     COMPLETED = "completed"      # every lead terminal
 
 
+class PageStatus(str, Enum):
+    """What the Campaigns page shows: the campaign's status, or that its file is invalid (Airflow
+    dropped its DAG; the store keeps its leads and calls until the file is fixed). Never stored."""
+    DRAFT = CampaignStatus.DRAFT.value
+    IN_PROGRESS = CampaignStatus.IN_PROGRESS.value
+    PAUSED = CampaignStatus.PAUSED.value
+    COMPLETED = CampaignStatus.COMPLETED.value
+    INVALID_FILE = "invalid_file"
+
+
 LEAD_STATUSES = tuple(s.value for s in LeadStatus)
 TERMINAL_LEAD_STATUSES = (LeadStatus.COMPLETED.value, LeadStatus.MAX_RETRIES.value)
 # Not claimed by any dialer: dialed once `due_at` has come.
@@ -44,6 +54,7 @@ WAITING_LEAD_STATUSES = (LeadStatus.CREATED.value, LeadStatus.RESCHEDULED.value)
 # A person may set a lead back to `created` (call it again) or to `completed` (stop calling it).
 HAND_SET_LEAD_STATUSES = (LeadStatus.CREATED.value, LeadStatus.COMPLETED.value)
 CAMPAIGN_STATUSES = tuple(s.value for s in CampaignStatus)
+PAGE_STATUSES = tuple(s.value for s in PageStatus)
 CALL_STATUSES = tuple(s.value for s in CallStatus)
 # A call in one of these has ended: Twilio will not change its status again.
 TERMINAL_CALL_STATUSES = (CallStatus.COMPLETED.value, CallStatus.BUSY.value, CallStatus.NO_ANSWER.value,

@@ -42,7 +42,8 @@ def campaign_stats(name: str, user: GetUserDep):
 
 
 @router.put("/campaigns/{name}/running", response_model=RunningChanged,
-            summary="Start (unpause the DAG and run it now) or pause")
+            summary="Start (unpause the DAG and run it now) or pause",
+            responses={409: {"description": "the DAG is not loaded, or the campaign file is invalid"}})
 def set_running(name: str, change: RunningChange, user: GetUserDep):
     view = campaign(name, user, "PUT")
     if change.running:  # starting triggers a run: the permission Airflow's trigger endpoint asks

@@ -15,11 +15,15 @@ REJECTS_SHOWN = 500
 
 
 def campaign(name: str, user, method: str = "GET") -> views.CampaignView:
-    """The campaign, found in whichever store keeps it, if the user may `method` its DAG."""
+    """The campaign, found in whichever store keeps it, if the user may `method` its DAG. A
+    campaign whose file is invalid is read only: nothing may act on it until the file is fixed."""
     view = views.campaign_by_name(thread_hook, name)
     if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {name!r}")
     airflow_access.authorize_dag(user, view.dag_id, method)
+    if method != "GET" and view.file_errors:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"campaign {view.name!r} has an invalid campaign file; "
+                            f"fix it first: {'; '.join(view.file_errors)}")
     return view
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Literal
 
 from airflow.api_fastapi.core_api.security import GetUserDep
@@ -22,14 +23,19 @@ SEARCH = "exact phone, external_id or lead id"
 
 
 @router.get("/campaigns/{name}/leads", response_model=LeadPage,
-            summary="A page of leads, newest first (keyset paging)")
+            summary="A page of leads, latest activity first or newest first (keyset paging)")
 def list_leads(name: str, user: GetUserDep,
                lead_status: Annotated[Literal[LEAD_STATUSES] | None, Query(alias="status")] = None,
                q: Annotated[str | None, Query(max_length=100, description=SEARCH)] = None,
+               sort: Annotated[Literal["activity", "newest"], Query(
+                   description="activity: latest activity first (default); newest: newest lead first")] = "activity",
                before: Annotated[int | None, Query(ge=1, description="next_before of the previous page")] = None,
+               before_at: Annotated[datetime | None, Query(
+                   description="next_before_at of the previous page (sort=activity)")] = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50):
     view = campaign(name, user)
-    return views.lead_page(campaign_hook(view), view, status=lead_status, q=q, before=before, limit=limit)
+    return views.lead_page(campaign_hook(view), view, status=lead_status, q=q, sort=sort, before=before,
+                           before_at=before_at, limit=limit)
 
 
 @router.patch("/campaigns/{name}/leads/{lead_id}", response_model=LeadStatusChanged,
@@ -37,7 +43,7 @@ def list_leads(name: str, user: GetUserDep,
               description="`completed` always wins: a call in flight still ends, but no call is placed "
                           "after the change. `created` while a call is in flight answers 409 (it would "
                           "call the same person twice at once): set it again once the call has ended.",
-              responses={409: {"description": "the lead has a call in flight"}})
+              responses={409: {"description": "the lead has a call in flight, or the campaign file is invalid"}})
 def change_lead_status(name: str, lead_id: int, change: StatusChange, user: GetUserDep):
     view = campaign(name, user, "PUT")
     hook = campaign_hook(view)
@@ -54,7 +60,8 @@ def change_lead_status(name: str, lead_id: int, change: StatusChange, user: GetU
 @router.post("/campaigns/{name}/leads", status_code=201, response_model=ImportResult,
              summary="Add one lead by hand, validated exactly like a CSV row",
              responses={409: {"description": "a lead has its phone number or external_id; nothing changed "
-                                             "(detail: message, conflicts and the import result)"},
+                                             "(detail: message, conflicts and the import result); or the "
+                                             "campaign file is invalid"},
                         422: {"description": "the lead was refused (detail: message and the import result)"}})
 def add_lead(name: str, lead: NewLead, hook: Store, user: GetUserDep):
     view = campaign(name, user, "PUT")

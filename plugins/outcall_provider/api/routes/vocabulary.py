@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from outcall_provider.api.datamodels import Vocabulary
 from outcall_provider.api.routes.common import PREFIX
-from outcall_provider.rules.states import CALL_STATUSES, LEAD_STATUSES, CampaignStatus
+from outcall_provider.rules.states import CALL_STATUSES, LEAD_STATUSES, PAGE_STATUSES, CampaignStatus
 
 router = APIRouter(prefix=PREFIX, tags=["vocabulary"])
 
@@ -15,4 +15,4 @@ router = APIRouter(prefix=PREFIX, tags=["vocabulary"])
             summary="The statuses a lead, a call and a campaign can have, in display order")
 def vocabulary(user: GetUserDep):
     return {"lead_statuses": list(LEAD_STATUSES), "call_statuses": list(CALL_STATUSES),
-            "campaign_statuses": [s.value for s in CampaignStatus]}
+            "campaign_statuses": [s.value for s in CampaignStatus], "page_statuses": list(PAGE_STATUSES)}

@@ -41,8 +41,20 @@ async function api(path, options = {}) {
 const enc = encodeURIComponent;
 const fmtInt = (n) => Number(n || 0).toLocaleString("en-US");
 const fmtPct = (x) => (x === null || x === undefined ? "—" : (100 * x).toFixed(1) + "%");
-const fmtTime = (s) => (s ? new Date(s).toLocaleString() : "—");
-const fmtMoney = (n, unit) => Number(n || 0).toFixed(2) + " " + (unit || "USD");
+// Times are shown on the campaign's clock (its assistant's timezone), never the browser's:
+// "2026-03-12 14:05" under a header naming the clock, or "2026-03-12 14:05 America/New_York".
+function fmtTime(s, tz) {
+  if (!s) return "—";
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", { timeZone: tz || "UTC", year: "numeric",
+    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+    .formatToParts(new Date(s)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+const fmtTimeTz = (s, tz) => (s ? `${fmtTime(s, tz)} ${tz || "UTC"}` : "—");
+// Twilio's price_unit; no unit before the first priced call.
+const fmtMoney = (n, unit) => (unit ? `${Number(n || 0).toFixed(2)} ${unit}` : "0 (no priced call yet)");
+const INVALID = "invalid_file";
+const statusLabel = (s) => (s === INVALID ? "invalid campaign file" : s);
 
 function errorBox(e) {
   const d = e.detail;
@@ -62,10 +74,25 @@ function legend(byStatus) {
 }
 
 function windowText(c) {
-  return c.window_open ? "open now" : fmtTime(c.window_next_open);
+  if (c.window_open === null) return "—";
+  return c.window_open ? "open now" : fmtTimeTz(c.window_next_open, c.timezone);
 }
 
+function statusBadge(c) {
+  return h("span", { class: `badge ${c.status}`, "data-testid": "status" }, statusLabel(c.status));
+}
+
+// Why the campaign file is invalid: every error, each naming the file, the key and what is allowed.
+function fileErrors(c) {
+  if (!c.file_errors || !c.file_errors.length) return null;
+  return h("div", { class: "error", role: "alert", "data-testid": "file-errors" },
+    h("b", {}, "Invalid campaign file: its DAG is gone until the file is fixed. Leads and calls are kept, read only."),
+    h("ul", {}, c.file_errors.map((e) => h("li", { class: "mono" }, e))));
+}
+
+// No Start or Pause for a campaign whose file is broken: there is no DAG to act on.
 function toggleButton(c, after) {
+  if (c.status === INVALID) return null;
   const running = c.status === "in_progress";
   return h("button", {
     class: running ? "" : "primary", "data-testid": "toggle", disabled: c.status === "completed" || !c.dag_loaded,
@@ -76,75 +103,158 @@ function toggleButton(c, after) {
         await api(`campaigns/${enc(c.name)}/running`, {
           method: "PUT", headers: { "content-type": "application/json" },
           body: JSON.stringify({ running: !running }) });
-      } catch (e) { app.prepend(errorBox(e)); }
+      } catch (e) { app.prepend(errorBox(e)); ev.target.disabled = false; }  // nothing changed: try again
       after();
     } }, running ? "Pause" : "Start");
 }
 
 // -- campaign list -------------------------------------------------------------------------
 async function renderList() {
+  fill(app, h("h1", {}, "Campaigns"), h("div", { id: "list" }));
+  await refreshList();
+}
+
+async function refreshList() {
+  const box = document.getElementById("list");
   const { campaigns } = await api("campaigns");
-  fill(app, h("h1", {}, "Campaigns"),
-    campaigns.length === 0 ? h("p", { class: "muted" }, "No campaign files yet.") :
+  if (!box.isConnected || busy(box) || unchanged(box, campaigns)) return;
+  fill(box, campaigns.length === 0 ? h("p", { class: "muted" }, "No campaign files yet.") :
     h("table", { "data-testid": "campaigns" },
-      h("thead", {}, h("tr", {}, ["Campaign", "Status", "Leads", "Progress", "Goal conversion", "Calls today",
-        "Cost so far", "Window opens", ""].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ["Campaign", "Status", "Leads", "Progress", "Calls now", "Goal conversion",
+        "Calls today", "Cost so far", "Window opens", ""].map((t) => h("th", {}, t)))),
       h("tbody", {}, campaigns.map((c) => h("tr", { "data-campaign": c.name },
-        h("td", {}, h("a", { href: `#/c/${enc(c.name)}` }, c.name), h("div", { class: "muted" }, c.assistant),
+        h("td", {}, h("a", { href: `#/c/${enc(c.name)}` }, c.name), h("div", { class: "muted" }, c.assistant ?? ""),
           c.store_error ? h("div", { class: "error", "data-testid": "store-error" },
-            `store ${c.db_conn_id} cannot be read: ${c.store_error}`) : null),
-        h("td", {}, h("span", { class: `badge ${c.status}`, "data-testid": "status" }, c.status)),
+            `store ${c.db_conn_id} cannot be read: ${c.store_error}`) : null, fileErrors(c)),
+        h("td", {}, statusBadge(c)),
         h("td", { "data-testid": "leads" }, fmtInt(c.leads)),
         h("td", {}, progressBar(c.leads_by_status, c.leads || 1)),
+        h("td", { "data-testid": "calls-now" }, liveText(c)),
         h("td", { "data-testid": "conversion" }, c.goal ? fmtPct(c.conversion) : "no goal"),
         h("td", { "data-testid": "calls-today" }, fmtInt(c.calls_today)),
         h("td", { "data-testid": "cost" }, fmtMoney(c.cost, c.cost_unit)),
         h("td", {}, windowText(c)),
-        h("td", {}, toggleButton(c, renderList)))))));
+        h("td", {}, toggleButton(c, refreshList)))))));
+}
+
+// Calls in flight (Twilio still works on them) apart from calls that ended and await their result.
+function liveText(c) {
+  return `${fmtInt(c.calls_in_flight)} in flight · ${fmtInt(c.calls_awaiting_result)} awaiting result`;
 }
 
 // -- campaign detail -----------------------------------------------------------------------
+// rows: [label, n, title?]
 function hbars(rows, testid) {
   const max = Math.max(1, ...rows.map((r) => r[1]));
-  return h("div", { "data-testid": testid }, rows.map(([label, n]) => h("div", { class: "hbar" },
-    h("span", {}, label), h("div", { class: "fill", style: { width: (100 * n / max) + "%" } }), h("span", {}, fmtInt(n)))));
+  return h("div", { "data-testid": testid }, rows.map(([label, n, title]) => h("div", { class: "hbar", title, "data-stage": label },
+    h("span", {}, label), h("div", { class: "fill", style: { width: (100 * n / max) + "%" } }),
+    h("span", { "data-testid": "n" }, fmtInt(n)))));
 }
 
-function hourChart(hours) {
+function hourChart(hours, tz) {
   const byHour = Object.fromEntries(hours.map((x) => [x.hour, x]));
-  return h("div", {},
+  return h("figure", { class: "hours" },
+    h("div", { class: "yaxis muted", "aria-hidden": "true" }, h("span", {}, "100%"), h("span", {}, "50%"), h("span", {}, "0%")),
     h("div", { class: "cols", "data-testid": "answer-rate" }, [...Array(24).keys()].map((hr) => {
       const x = byHour[hr]; const rate = x && x.calls ? x.answered / x.calls : 0;
       return h("div", { style: { height: (100 * rate) + "%" },
         title: x ? `${hr}:00 — ${fmtPct(rate)} of ${x.calls} calls answered` : `${hr}:00 — no calls` });
     })),
-    h("div", { class: "muted" }, "answer rate by hour of day, 0–23 (assistant's clock)"));
+    h("div", { class: "xaxis muted", "aria-hidden": "true" }, [0, 6, 12, 18, 23].map((hr) =>
+      h("span", { style: { left: (100 * (hr + 0.5) / 24) + "%" } }, String(hr)))),
+    h("figcaption", { class: "muted", "data-testid": "answer-rate-caption" },
+      `y: share of calls a person answered · x: hour the call started, 0–23, ${tz || "UTC"}`));
 }
 
-const leadState = { status: "", q: "", cursors: [] };
+const leadState = { status: "", q: "", sort: "activity", cursors: [] };
+const callState = { leadId: null };
+const detailState = { name: null, readOnly: null, tz: null };
 
 async function renderDetail(name) {
-  const c = await api(`campaigns/${enc(name)}/stats`);
-  const leadsBox = h("div", { id: "leads" });
-  const callsBox = h("div", { id: "calls" });
-  fill(app, 
+  detailState.name = name; detailState.readOnly = null;
+  fill(app,
     h("p", {}, h("a", { href: "#/" }, "← Campaigns")),
-    h("h1", {}, c.name, " ", h("span", { class: `badge ${c.status}`, "data-testid": "status" }, c.status), " ",
-      toggleButton(c, () => renderDetail(name))),
-    h("div", { class: "cards" },
-      h("div", { class: "card" }, h("b", {}, "Progress"), progressBar(c.leads_by_status, c.leads || 1), legend(c.leads_by_status),
-        h("p", {}, `${fmtInt(c.leads)} leads · goal ${c.goal || "none"} ${fmtPct(c.conversion)} · `,
-          `${fmtInt(c.calls_today)} calls today · ${fmtMoney(c.cost, c.cost_unit)} · window ${windowText(c)}`)),
-      h("div", { class: "card" }, h("b", {}, "Lead funnel"), hbars(c.funnel.map((f) => [f.stage, f.leads]), "funnel")),
-      h("div", { class: "card" }, h("b", {}, "Attempts by outcome"),
-        hbars(Object.entries(c.attempts_by_outcome).sort((a, b) => b[1] - a[1]), "outcomes")),
-      h("div", { class: "card" }, h("b", {}, "Answer rate"), hourChart(c.answer_rate_by_hour))),
-    h("h2", {}, "Leads"), downloadLinks(name), leadsToolbar(name), leadsBox,
-    h("h2", {}, "Add a lead"), addLeadForm(name),
-    h("h2", {}, "Import a CSV"), uploadForm(name),
-    h("h2", {}, "Calls"), callsBox);
-  leadState.cursors = [];
-  await Promise.all([renderLeads(name), renderCalls(name)]);
+    h("div", { id: "head" }), h("div", { id: "cards", class: "cards" }),
+    h("h2", {}, "Leads"), downloadLinks(name), leadsToolbar(name), h("div", { id: "leads" }),
+    h("div", { id: "forms" }),
+    h("h2", {}, "Calls"), h("div", { id: "calls" }));
+  leadState.cursors = []; callState.leadId = null;
+  await refreshDetail(name);
+}
+
+// Fills the parts of the detail page from the API; called on opening and every few seconds.
+// Only what changed is replaced, and never the toolbar, the forms or a part the person is using.
+async function refreshDetail(name) {
+  const c = await api(`campaigns/${enc(name)}/stats`);
+  if (detailState.name !== name || !document.getElementById("head")) return;
+  detailState.tz = c.timezone || "UTC";  // UTC only for a broken file no store kept the spec of
+  const head = document.getElementById("head");
+  if (!busy(head) && !unchanged(head, c)) {
+    fill(head, h("h1", {}, c.name, " ", statusBadge(c), " ", toggleButton(c, () => refreshDetail(name))), fileErrors(c));
+  }
+  const cards = document.getElementById("cards");
+  if (!unchanged(cards, c)) fill(cards, summaryCards(c));
+  const readOnly = c.status === INVALID;
+  if (readOnly !== detailState.readOnly) {  // the file broke or was fixed: forms go or come back
+    detailState.readOnly = readOnly;
+    fill(document.getElementById("forms"), readOnly ? null : [
+      h("h2", {}, "Add a lead"), addLeadForm(name), h("h2", {}, "Import a CSV"), uploadForm(name)]);
+  }
+  await Promise.all([renderLeads(name), renderCalls(name, callState.leadId)]);
+}
+
+function summaryCards(c) {
+  const live = Object.entries(c.live_calls).sort((a, b) => b[1] - a[1]);
+  return [
+    h("div", { class: "card" }, h("b", {}, "Progress"), progressBar(c.leads_by_status, c.leads || 1), legend(c.leads_by_status),
+      h("p", {}, `${fmtInt(c.leads)} leads · goal ${c.goal || "none"} ${fmtPct(c.conversion)} · `,
+        `${fmtInt(c.calls_today)} calls today · `, h("span", { "data-testid": "cost" }, fmtMoney(c.cost, c.cost_unit)),
+        ` · window ${windowText(c)}`)),
+    h("div", { class: "card", "data-testid": "live" }, h("b", {}, "Calls now"),
+      h("p", {}, h("span", { "data-testid": "in-flight", title: "calls Twilio still works on: dialing, queued, ringing, in progress" },
+        `${fmtInt(c.calls_in_flight)} in flight`), " · ",
+        h("span", { "data-testid": "awaiting-result", title: "calls that ended and wait to be judged (post-call variables, the next reconcile)" },
+          `${fmtInt(c.calls_awaiting_result)} awaiting result`)),
+      live.length ? hbars(live, "live-calls") : h("p", { class: "muted" }, "No call is live.")),
+    h("div", { class: "card" }, h("b", {}, "Lead funnel"),
+      hbars(c.funnel.map((f) => [f.stage, f.leads, f.title]), "funnel"),
+      h("p", { class: "muted" }, "Each step is a subset of the one before, per lead over all its calls (resets included).")),
+    h("div", { class: "card" }, h("b", {}, "Attempts by outcome"),
+      hbars(Object.entries(c.attempts_by_outcome).sort((a, b) => b[1] - a[1]), "outcomes"),
+      h("p", { class: "muted" }, "Judged calls only; live calls are under Calls now.")),
+    h("div", { class: "card" }, h("b", {}, "Answer rate by hour"), hourChart(c.answer_rate_by_hour, c.timezone)),
+  ];
+}
+
+// -- live refresh --------------------------------------------------------------------------
+// Every few seconds while the tab is visible, as Airflow's own views do; a hidden tab does
+// not poll and catches up as soon as it is shown again.
+const REFRESH_MS = 5000;
+let refreshing = false;
+
+async function refresh() {
+  if (document.visibilityState !== "visible" || refreshing) return;
+  refreshing = true;
+  try {
+    const m = location.hash.match(/^#\/c\/(.+)$/);
+    if (m) await refreshDetail(decodeURIComponent(m[1])); else if (document.getElementById("list")) await refreshList();
+  } catch (e) { /* the next tick tries again; what is shown stays */ } finally { refreshing = false; }
+}
+
+// A part the person is using (a select open or chosen in, a field typed in) is not replaced
+// by a refresh; it catches up once they leave it.
+function busy(el) {
+  const active = document.activeElement;
+  return !!active && el.contains(active) && active.matches("select, input, textarea");
+}
+
+// The last data a part was filled from: unchanged data leaves the DOM (and text selections) alone.
+const shownData = new WeakMap();
+function unchanged(el, data) {
+  const json = JSON.stringify(data);
+  if (shownData.get(el) === json) return true;
+  shownData.set(el, json);
+  return false;
 }
 
 // The results as files (api/routes/exports.py): the same rows as the results table and
@@ -161,19 +271,27 @@ function leadsToolbar(name) {
   status.value = leadState.status;
   const q = h("input", { type: "search", "data-testid": "search", placeholder: "phone, external id or lead #",
     maxlength: 100, value: leadState.q });
-  const go = () => { leadState.status = status.value; leadState.q = q.value; leadState.cursors = []; renderLeads(name); };
+  const sort = h("select", { "data-testid": "sort", "aria-label": "sort" },
+    h("option", { value: "activity" }, "last activity first"), h("option", { value: "newest" }, "newest lead first"));
+  sort.value = leadState.sort;
+  const go = () => {
+    Object.assign(leadState, { status: status.value, q: q.value, sort: sort.value, cursors: [] });
+    renderLeads(name);
+  };
   status.addEventListener("change", go);
+  sort.addEventListener("change", go);
   q.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
-  return h("div", { class: "toolbar" }, status, q, h("button", { onclick: go }, "Search"));
+  return h("div", { class: "toolbar" }, status, sort, q, h("button", { onclick: go }, "Search"));
 }
 
 async function renderLeads(name) {
   const box = document.getElementById("leads");
-  const before = leadState.cursors[leadState.cursors.length - 1];
-  const params = new URLSearchParams({ limit: 50 });
+  const cursor = leadState.cursors[leadState.cursors.length - 1];
+  const params = new URLSearchParams({ limit: 50, sort: leadState.sort });
   if (leadState.status) params.set("status", leadState.status);
   if (leadState.q) params.set("q", leadState.q);
-  if (before) params.set("before", before);
+  if (cursor) params.set("before", cursor.before);
+  if (cursor && cursor.before_at) params.set("before_at", cursor.before_at);
   // A newer request (a filter changed while this one was on its way) wins: answers may arrive
   // out of order, and an older one must not overwrite the list the person asked for last.
   const seq = (leadState.seq = (leadState.seq || 0) + 1);
@@ -182,21 +300,41 @@ async function renderLeads(name) {
     if (seq === leadState.seq) fill(box, errorBox(e));
     return;
   }
-  if (seq !== leadState.seq) return;
+  if (seq !== leadState.seq || !box.isConnected) return;
+  if (busy(box) || unchanged(box, [leadState.q, page, detailState.readOnly])) return;
+  const chosen = Object.fromEntries([...box.querySelectorAll("tr[data-lead] select")].map((s) => [s.closest("tr").dataset.lead, s.value]));
+  const tz = detailState.tz;
+  const readOnly = detailState.readOnly;
   const shown = leadState.q ? h("p", { class: "muted", "data-testid": "search-echo" }, `Results for “${leadState.q}”`) : null;
   fill(box, shown,
     page.leads.length === 0 ? h("p", { class: "muted", "data-testid": "no-leads" }, "No leads.") :
     h("table", { "data-testid": "leads-table" },
-      h("thead", {}, h("tr", {}, ["#", "Phone", "External id", "Contacts", "Status", "Attempts", "Last result",
-        "Variables", "Change status"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, page.leads.map((l) => leadRow(name, l)))),
+      h("thead", {}, h("tr", {}, ["#", "Phone", "External id", "Contacts", "Status", `Next call (${tz})`, "Attempts",
+        "Last result", `Last activity (${tz})`, "Variables", readOnly ? null : "Change status"]
+        .filter((t) => t).map((t) => h("th", {}, t)))),
+      h("tbody", {}, page.leads.map((l) => leadRow(name, l, tz, readOnly)))),
     h("div", { class: "toolbar" },
-      h("button", { disabled: leadState.cursors.length === 0, onclick: () => { leadState.cursors.pop(); renderLeads(name); } }, "← Newer"),
+      h("button", { disabled: leadState.cursors.length === 0, onclick: () => { leadState.cursors.pop(); renderLeads(name); } }, "← Previous"),
       h("button", { "data-testid": "next-page", disabled: !page.next_before,
-        onclick: () => { leadState.cursors.push(page.next_before); renderLeads(name); } }, "Older →")));
+        onclick: () => { leadState.cursors.push({ before: page.next_before, before_at: page.next_before_at }); renderLeads(name); } },
+        "Next →")));
+  for (const s of box.querySelectorAll("tr[data-lead] select")) {  // a choice not yet Set survives a refresh
+    const was = chosen[s.closest("tr").dataset.lead];
+    if (was) s.value = was;
+  }
 }
 
-function leadRow(name, l) {
+// When the lead will be called: its due time for a lead waiting for its call.
+function nextCall(l, tz) {
+  if (l.next_due_at) {
+    const when = fmtTime(l.next_due_at, tz);
+    return new Date(l.next_due_at) <= new Date() ? `due since ${when}` : when;
+  }
+  if (l.status === "scheduled" || l.status === "processing") return "now (being called)";
+  return "—";
+}
+
+function leadRow(name, l, tz, readOnly) {
   const select = h("select", { "aria-label": "new status" },
     h("option", { value: "created" }, "created (call again)"), h("option", { value: "completed" }, "completed (stop)"));
   const last = l.last_call;
@@ -207,11 +345,13 @@ function leadRow(name, l) {
     h("td", { class: "mono" }, l.contacts.length ? l.contacts.map((c) => h("div", {}, `${c.position}. ${c.phone_number}`)) : "—"),
     h("td", {}, h("span", { class: "badge", "data-testid": "lead-status" }, l.status),
       h("div", { class: "muted" }, `round ${l.round}, cycle ${l.cycle}`)),
+    h("td", { "data-testid": "next-call" }, nextCall(l, tz)),
     h("td", {}, h("button", { class: "link", type: "button", onclick: () => renderCalls(name, l.id) }, fmtInt(l.attempts))),
     h("td", {}, last ? `${last.call_status}${last.answered_by ? " / " + last.answered_by : ""}` : "—",
       l.last_outcome ? h("div", { class: "muted" }, l.last_outcome) : null),
+    h("td", { "data-testid": "last-activity" }, fmtTime(l.updated_at, tz)),
     h("td", { class: "mono" }, Object.entries(l.variables || {}).map(([k, v]) => h("div", {}, `${k}: ${v}`))),
-    h("td", {}, h("form", { class: "inline", onsubmit: async (e) => {
+    readOnly ? null : h("td", {}, h("form", { class: "inline", onsubmit: async (e) => {
       e.preventDefault();
       try {
         await api(`campaigns/${enc(name)}/leads/${l.id}`, { method: "PATCH",
@@ -274,22 +414,30 @@ function uploadForm(name) {
 
 async function renderCalls(name, leadId) {
   const box = document.getElementById("calls");
+  callState.leadId = leadId || null;
   const params = new URLSearchParams({ limit: 50 });
   if (leadId) params.set("lead_id", leadId);
+  const seq = (callState.seq = (callState.seq || 0) + 1);
   const page = await api(`campaigns/${enc(name)}/calls?${params}`);
-  fill(box, 
+  if (seq !== callState.seq || !box.isConnected || busy(box) || unchanged(box, [leadId, page])) return;
+  const open = new Set([...box.querySelectorAll("tr.transcript details[open]")].map((d) => d.closest("tr").dataset.call));
+  const tz = detailState.tz;
+  fill(box,
     leadId ? h("p", {}, `Calls of lead ${leadId} `, h("button", { class: "link", type: "button", onclick: () => renderCalls(name) }, "(all calls)")) : null,
     page.calls.length === 0 ? h("p", { class: "muted" }, "No calls yet.") :
     h("table", { "data-testid": "calls-table" },
-      h("thead", {}, h("tr", {}, CALL_COLUMNS.map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, CALL_COLUMNS.map((t) => h("th", {}, t === "Started" ? `Started (${tz})` : t)))),
       h("tbody", {}, page.calls.flatMap((a) => [h("tr", { "data-call": a.id },
-        h("td", {}, fmtTime(a.started_at)), h("td", {}, a.lead_id), h("td", { class: "mono" }, a.to_number),
+        h("td", {}, fmtTime(a.started_at, tz)), h("td", {}, a.lead_id), h("td", { class: "mono" }, a.to_number),
         h("td", {}, a.call_status), h("td", {}, a.answered_by ?? "—"),
         h("td", {}, a.duration_s === null ? "—" : `${a.duration_s} s`),
         h("td", {}, a.price === null ? "—" : fmtMoney(-a.price, a.price_unit)),
         h("td", { class: "mono", "data-testid": "call-variables" }, variablesCell(a)),
         h("td", {}, a.outcome_reason ?? "—", a.outcome_note ? h("div", { class: "muted" }, a.outcome_note) : null),
         h("td", {}, recordingLink(a))), transcriptRow(a)]))));
+  for (const d of box.querySelectorAll("tr.transcript details")) {  // a transcript opened stays open
+    if (open.has(d.closest("tr").dataset.call)) d.open = true;
+  }
 }
 
 const CALL_COLUMNS = ["Started", "Lead", "To", "Result", "Answered by", "Duration", "Price", "Post-call variables",
@@ -316,7 +464,7 @@ function variablesCell(a) {
   if (!a.variables && !a.late_variables) return "—";
   return [...(a.variables ? lines(a.variables) : []),
     a.late_variables ? h("div", { class: "muted", "data-testid": "late-variables" },
-      `after judging (${fmtTime(a.late_variables_at)}):`, lines(a.late_variables)) : null];
+      `after judging (${fmtTimeTz(a.late_variables_at, detailState.tz)}):`, lines(a.late_variables)) : null];
 }
 
 // -- theme and routing ---------------------------------------------------------------------
@@ -340,5 +488,10 @@ syncTheme();
 try {
   if (window.parent !== window) new MutationObserver(syncTheme).observe(window.parent.document.documentElement, { attributes: true });
 } catch (e) { /* not same origin */ }
-window.addEventListener("hashchange", () => { leadState.cursors = []; route(); });
-api("vocabulary").then((v) => { STATUSES = v.lead_statuses; route(); }, (e) => fill(app, errorBox(e)));
+window.addEventListener("hashchange", () => { leadState.cursors = []; detailState.name = null; route(); });
+document.addEventListener("visibilitychange", refresh);  // shown again: catch up at once
+api("vocabulary").then((v) => {
+  STATUSES = v.lead_statuses;
+  route();
+  setInterval(refresh, REFRESH_MS);
+}, (e) => fill(app, errorBox(e)));
