@@ -130,18 +130,19 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-def _wait_healthy(stack: AirflowStack, proc: subprocess.Popen, timeout: float) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    """Wait until the API server at `url` answers its health check; fail with its log's end."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"airflow api-server exited ({proc.returncode}); see {stack.home}/logs/api-server.log")
+            raise RuntimeError(f"airflow api-server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{stack.url}/api/v2/monitor/health", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    raise TimeoutError(f"airflow api-server not healthy after {timeout} s; see {stack.home}/logs/api-server.log")
+    raise TimeoutError(f"airflow api-server not healthy after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 @contextlib.contextmanager
@@ -173,7 +174,7 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
             stack.processes.append(_start("scheduler", ["scheduler"], env, home))
         if scheduler if triggerer is None else triggerer:  # idle dialers wait in the triggerer
             stack.processes.append(_start("triggerer", ["triggerer"], env, home))
-        _wait_healthy(stack, api, timeout=120)
+        wait_healthy(stack.url, api, home / "logs" / "api-server.log")
         yield stack
     finally:
         for proc in reversed(stack.processes):

@@ -31,14 +31,19 @@ def browser():
 def page(browser, stack, example):
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(f"{stack.url}/auth/login/")
+    page = sign_in(context.new_page(), stack.url)
+    yield page
+    context.close()
+
+
+def sign_in(page, url: str):
+    """Log into Airflow's UI as the test admin, as a person would."""
+    page.goto(f"{url}/auth/login/")
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill("admin")
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
-    yield page
-    context.close()
+    page.wait_for_url(lambda u: "/auth/login" not in u, timeout=30_000)
+    return page
 
 
 def campaigns_frame(page, stack):

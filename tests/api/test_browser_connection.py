@@ -12,7 +12,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from sandbox import Sandbox
 
-from .test_browser import ARTIFACTS, CHROMIUM_ARGS
+from .test_browser import ARTIFACTS, CHROMIUM_ARGS, sign_in
 
 pytestmark = pytest.mark.browser
 CONN_ID = "twilio_form"
@@ -53,13 +53,7 @@ def page(stack, connection):
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
-        page.goto(f"{stack.url}/auth/login/")
-        page.get_by_label("Username").fill("admin")
-        page.get_by_label("Password").fill("admin")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
-        yield page
+        yield sign_in(browser.new_context(viewport={"width": 1400, "height": 1100}).new_page(), stack.url)
         browser.close()
 
 

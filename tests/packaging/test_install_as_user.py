@@ -19,14 +19,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
-from airflow_stack import ADMIN, free_port
+from airflow_stack import ADMIN, free_port, wait_healthy
 from install_command import docker_build_context, install_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,7 +197,7 @@ def test_the_campaigns_page_and_its_static_files_answer_in_the_api_server(user_v
                               stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, server, user_venv.root / "api-server.log")
+        wait_healthy(url, server, user_venv.root / "api-server.log")
         token = httpx.post(f"{url}/auth/token", json={"username": ADMIN[0], "password": ADMIN[1]}, timeout=30)
         assert token.status_code in (200, 201), token.text
         auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
@@ -220,16 +219,3 @@ def test_the_campaigns_page_and_its_static_files_answer_in_the_api_server(user_v
             os.killpg(server.pid, signal.SIGTERM)  # its own process group: the workers stop too
             server.wait(timeout=30)
         log.close()
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        assert server.poll() is None, f"airflow api-server exited ({server.returncode}):\n{log.read_text()[-3000:]}"
-        try:
-            if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"airflow api-server not healthy after {timeout} s:\n{log.read_text()[-3000:]}")
