@@ -49,6 +49,23 @@ def test_validate_reports_every_error_of_a_file(tmp_path):
     assert "retry.interval_minutes" in out.stdout and "10–4320" in out.stdout
 
 
+def test_validate_says_what_a_valid_file_means(tmp_path):
+    """Issue 11 point 4: the window in the campaign's clock (a window across midnight flagged),
+    retries, the goal, the lead source and when the window next opens."""
+    night = tmp_path / "night.yaml"
+    night.write_text((ROOT / "include" / "campaigns" / "example.yaml").read_text()
+                     .replace("name: example", "name: night").replace('"00:00-23:59"', '"18:00-09:00"'))
+    out = outcall("validate", str(night))
+    assert out.returncode == 0, out.stderr
+    assert "calling window: 18:00-09:00 America/New_York, every day; it crosses midnight" in out.stdout
+    assert "usually a typo for 09:00-18:00" in out.stdout
+    assert "retries: up to 3 rounds, 10 min apart; voicemail is retried" in out.stdout
+    assert "goal: appointment_booked" in out.stdout and "leads: the CSV file example.csv" in out.stdout
+    assert "now: open now, until" in out.stdout or "now: closed now; it next opens" in out.stdout
+    assert "America/New_York (" in out.stdout.split("now: ")[1] and "UTC)" in out.stdout
+    assert "+*******0100" in out.stdout and "+14155550100" not in out.stdout
+
+
 def test_import_status_set_status_and_preview(pg_url, hook, campaigns):
     out = outcall("db", "migrate", campaigns=campaigns)
     assert out.returncode == 0 and "up to date" in out.stdout, out.stderr
@@ -72,10 +89,12 @@ def test_import_status_set_status_and_preview(pg_url, hook, campaigns):
 
     out = outcall("preview", "example", "--at", "2030-01-01T12:00:00Z", campaigns=campaigns)
     assert out.returncode == 0, out.stderr
-    assert "is open" in out.stdout
+    assert "open now, until" in out.stdout
     assert "would dial 1 leads" in out.stdout
     assert "+*******0102" in out.stdout and "+14155550102" not in out.stdout  # logs mask phones
-    assert "1 leads not dialed: status completed" in out.stdout
+    # issue 11 point 8: the dialable leads first; the done ones only counted, after them
+    assert "1 leads are done (status completed): not dialed again" in out.stdout
+    assert out.stdout.index("would dial") < out.stdout.index("are done") and "+*******0101" not in out.stdout
 
 
 def test_preview_outside_the_window_says_when_it_opens(pg_url, hook, campaigns):
@@ -84,7 +103,8 @@ def test_preview_outside_the_window_says_when_it_opens(pg_url, hook, campaigns):
     outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns)
     # 03:00 in New York on a Sunday
     out = outcall("preview", "example", "--at", "2026-11-29T08:00:00Z", campaigns=campaigns)
-    assert "closed; it next opens 2026-11-29T14:00:00+00:00" in out.stdout, out.stdout
+    # issue 11 point 8: in the campaign's clock, and in UTC
+    assert "closed now; it next opens Sun 2026-11-29 09:00 America/New_York (14:00 UTC)" in out.stdout, out.stdout
     assert "2 leads are due but not dialed: the window is closed" in out.stdout
 
 

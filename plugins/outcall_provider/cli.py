@@ -21,9 +21,13 @@ import psycopg
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign, load_campaign
 from outcall_provider.exceptions import CampaignFileError, LeadFileError, OutcallError
+from outcall_provider.rules.describe import describe, local_and_utc, when_open, window_words
 from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
+from outcall_provider.rules.states import TERMINAL_LEAD_STATUSES, LeadStatus
 
 REJECTS_SHOWN = 20
+# preview: the groups a person looks for first
+PREVIEW_ORDER = {"due": 0, "waiting": 1, LeadStatus.SCHEDULED.value: 2, LeadStatus.PROCESSING.value: 3}
 PHONE_FIELDS = ("phone_number", "secondary_phone_")
 
 
@@ -64,6 +68,9 @@ def cmd_validate(args) -> int:
                 say(f"  - {error}")
         else:
             print(f"ok      {path} → DAG {campaign.dag_id}")
+            for what, words in [*describe(campaign, phone=mask_phone),
+                                ("now", when_open(campaign.window(), clock.now()))]:
+                print(f"  {what}: {words}")  # not say(): it would take a date for a phone number
     return 1 if failed else 0
 
 
@@ -145,15 +152,20 @@ def cmd_preview(args) -> int:
     hook = _hook(campaign, args.conn_id)
     groups = hook.preview(hook.campaign_id(campaign.name), at, args.sample)
     is_open = window.is_open(at)
-    print(f"at {at.isoformat()}: calling window {campaign.schedule.hours} "
-          f"{','.join(campaign.schedule.days)} ({campaign.assistant.timezone}) is "
-          + ("open" if is_open else f"closed; it next opens {window.next_open(at).isoformat()}"))
+    tz = campaign.assistant.timezone
+    print(f"at {local_and_utc(at, tz)}: calling window {window_words(campaign.schedule, tz)}: "
+          + when_open(window, at))
+    # the leads a tick would dial first, then those waiting, then the busy ones; terminal ones are only counted
+    groups.sort(key=lambda g: PREVIEW_ORDER.get(g["reason"], len(PREVIEW_ORDER)))
     for g in groups:
+        if g["reason"] in TERMINAL_LEAD_STATUSES:
+            print(f"{g['leads']} leads are done (status {g['reason']}): not dialed again")
+            continue
         if g["reason"] == "due":
             head = (f"would dial {g['leads']} leads" if is_open
                     else f"{g['leads']} leads are due but not dialed: the window is closed")
         elif g["reason"] == "waiting":
-            head = f"{g['leads']} leads wait for their next attempt (earliest {g['earliest_due'].isoformat()})"
+            head = f"{g['leads']} leads wait for their next attempt (earliest {local_and_utc(g['earliest_due'], tz)})"
         else:
             head = f"{g['leads']} leads not dialed: status {g['reason']}"
         print(head)
@@ -161,7 +173,7 @@ def cmd_preview(args) -> int:
             ident = lead["external_id"] or lead["id"]
             contact = mask_phone(lead["contact_phone"] or lead["phone_number"])
             print(f"    lead {ident}: {contact} round {lead['round']} contact {lead['contact_index']} "
-                  f"due {lead['due_at'].isoformat()}")
+                  f"due {local_and_utc(lead['due_at'], tz)}")
         if g["leads"] > len(g["sample"]):
             print(f"    … {g['leads'] - len(g['sample'])} more")
     return 0

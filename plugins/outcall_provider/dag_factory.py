@@ -14,6 +14,7 @@ from outcall_provider.operators.dial import DialLeadsOperator, ReconcileCallsOpe
 from outcall_provider.operators.results import CampaignResultsOperator
 from outcall_provider.operators.tick import CampaignStatusOperator, ClaimBatchesOperator, SyncCampaignOperator
 from outcall_provider.rules.campaign import Campaign, CampaignFileError
+from outcall_provider.rules.describe import describe
 
 DEFAULT_TICK_SECONDS = 600
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -76,17 +77,8 @@ def file_errors() -> list[CampaignFileError]:
 
 
 def _doc(campaign: Campaign) -> str:
-    a, r, s = campaign.assistant, campaign.retry, campaign.schedule
-    source = campaign.leads.csv or f"SQL on `{campaign.leads.conn_id}`" if campaign.leads else "added by hand"
-    return (f"### Campaign {campaign.name}\n\n"
-            f"Assistant **{a.name}** calls from `{a.phone_number}` ({a.voice_url or a.stream_url}).\n\n"
-            f"| | |\n|---|---|\n"
-            f"| calling window | {s.hours} on {', '.join(s.days)} ({a.timezone}) |\n"
-            f"| retries | up to {r.max_attempts} rounds, {r.interval_minutes} min apart; "
-            f"voicemail {'retried' if r.on_voicemail else 'counts as reached'} |\n"
-            f"| goal | {campaign.goal or 'none'} |\n"
-            f"| calls in parallel | {campaign.max_calls_in_parallel} |\n"
-            f"| leads | {source} |\n"
+    rows = "".join(f"| {what} | {words} |\n" for what, words in describe(campaign))
+    return (f"### Campaign {campaign.name}\n\n| | |\n|---|---|\n{rows}"
             f"| results | {_results_doc(campaign)} |\n\n"
             f"Pause the DAG to pause the campaign: no new calls; calls in flight are reconciled on resume.")
 

@@ -62,6 +62,7 @@ def test_adding_a_lead_by_hand_is_validated_like_an_import(api, example):
     assert bad.status_code == 422
     [reject] = bad.json()["detail"]["rejects"]
     assert reject["field"] == "phone_number" and reject["value"] == "12345"
+    assert reject["line"] is None, "a lead added by hand has no line (issue 11 point 8: it said line 2)"
     good = api.post("/api/v1/campaigns/example/leads", json={
         "phone_number": "(415) 555-0199", "secondary_phones": ["+14155550198"], "external_id": "hand-1",
         "variables": {"first_name": "Zé"}})

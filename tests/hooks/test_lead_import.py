@@ -402,3 +402,20 @@ def test_a_reimport_clears_marks_of_changed_numbers_and_of_account_codes(hook, c
         ("changed", 0): None, ("changed", 1): None,
         ("kept", 0): "invalid number (Twilio 21211)", ("kept", 1): "invalid number (Twilio 21211)",
     }
+
+
+def test_every_duplicate_names_the_field_that_clashes_and_its_own_value(hook, campaign_id, tmp_path):
+    """Issue 11 point 8 reported `phone_number='mess-4'` (an external id under the phone's name):
+    each kind of duplicate reports the clashing field with that field's value."""
+    path = write(tmp_path, "external_id,phone_number\nmess-1,+14155550101\nmess-2,+14155550102\n"
+                           "mess-3,+14155550101\nmess-4,+1 415 555 0102\nmess-1,+14155550109\n,+14155550102\n"
+                           ",+14155550110\n,+14155550110\n")
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    got = [(r["line"], r["field"], r["value"], r["reason"]) for r in hook.import_rejects(report.report_id, 100)]
+    assert got == [
+        (4, "phone_number", "+*******0101", "phone_number repeats line 2"),
+        (5, "phone_number", "+*******0102", "phone_number repeats line 3"),
+        (6, "external_id", "mess-1", "duplicate of line 2 (same external_id)"),
+        (7, "phone_number", "+*******0102", "phone_number repeats line 3"),
+        (9, "phone_number", "+*******0110", "duplicate of line 8 (same phone_number)"),
+    ]

@@ -184,7 +184,7 @@ class NewLead(BaseModel):
 
 # -- imports ---------------------------------------------------------------------------------
 class Reject(BaseModel):
-    line: int = Field(description="Line of the file (a lead added by hand is line 2).")
+    line: int | None = Field(description="Line of the file; null for a lead added by hand.")
     field: str | None = Field(description="The column at fault; null for the whole row.")
     value: str | None = Field(description="The value refused, phone numbers masked.")
     reason: str = Field(description="Why, phone numbers masked.")

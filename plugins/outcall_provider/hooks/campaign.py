@@ -19,7 +19,7 @@ from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
 from outcall_provider.rules.outcome import Action, CallOutcome
 from outcall_provider.rules.phone import mask_phones_in_text
-from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, LEAD_STATUSES
+from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, LEAD_STATUSES, TERMINAL_LEAD_STATUSES
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
 IN_FLIGHT_LOCK = 4_242_002  # and one dialer at a time counting a campaign's calls in flight
@@ -213,9 +213,9 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     def preview(self, campaign_id: int, at: datetime, sample: int = 10) -> list[dict[str, Any]]:
         groups = self._rows("preview_counts", {"campaign_id": campaign_id, "at": at})
-        for g in groups:
-            g["sample"] = self._rows("preview_leads", {"campaign_id": campaign_id, "at": at,
-                                                       "group": g["reason"], "limit": sample})
+        for g in groups:  # done leads are only counted
+            g["sample"] = [] if g["reason"] in TERMINAL_LEAD_STATUSES else self._rows(
+                "preview_leads", {"campaign_id": campaign_id, "at": at, "group": g["reason"], "limit": sample})
         return groups
 
     # -- attempts ------------------------------------------------------------------------

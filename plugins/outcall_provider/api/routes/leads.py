@@ -78,6 +78,8 @@ def add_lead(name: str, lead: NewLead, hook: Store, user: GetUserDep):
     except LeadFileError as e:  # e.g. a variable name that cannot be stored
         raise HTTPException(422, {"message": "the lead was not added", "error": str(e)}) from None
     result = import_result(hook, report)
+    for reject in result["rejects"]:  # one lead, no file: its errors name fields, not a line
+        reject["line"] = None
     if report.conflicts:
         [clash, *_] = report.conflicts
         raise HTTPException(status.HTTP_409_CONFLICT, {

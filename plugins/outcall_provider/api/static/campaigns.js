@@ -362,14 +362,16 @@ function leadRow(name, l, tz, readOnly) {
 }
 
 function rejectReport(r) {
+  const lines = (r.rejects || []).some((x) => x.line != null);  // a lead added by hand has none
   return h("div", { class: r.rejected || r.error ? "error" : "ok", "data-testid": "import-report", role: "status" },
     h("div", {}, r.message ? r.message + ": " : "",
       `${fmtInt(r.imported)} imported, ${fmtInt(r.updated)} updated, ${fmtInt(r.rejected)} rejected` +
       (r.warnings ? `, ${fmtInt(r.warnings)} warnings` : "")),
     r.error ? h("div", {}, r.error) : null,
     r.rejects && r.rejects.length ? h("table", { "data-testid": "rejects" },
-      h("thead", {}, h("tr", {}, ["Line", "Field", "Value", "Reason", ""].map((t) => h("th", {}, t)))),
-      h("tbody", {}, r.rejects.map((x) => h("tr", {}, h("td", {}, x.line), h("td", {}, x.field ?? ""),
+      h("thead", {}, h("tr", {}, [lines ? "Line" : null, "Field", "Value", "Reason", ""]
+        .filter((t) => t !== null).map((t) => h("th", {}, t)))),
+      h("tbody", {}, r.rejects.map((x) => h("tr", {}, lines ? h("td", {}, x.line) : null, h("td", {}, x.field ?? ""),
         h("td", { class: "mono" }, x.value ?? ""), h("td", {}, x.reason),
         h("td", {}, x.skipped_row ? "row skipped" : "value dropped"))))) : null);
 }
