@@ -19,6 +19,7 @@ from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
 from outcall_provider.rules.outcome import Action, CallOutcome
 from outcall_provider.rules.phone import mask_phones_in_text
+from outcall_provider.rules.progress import is_completed
 from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, LEAD_STATUSES, TERMINAL_LEAD_STATUSES
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
@@ -141,6 +142,11 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
     def campaign_progress(self, campaign_id: int) -> dict[str, Any]:
         """open_leads (not terminal), leads, open_attempts (not judged yet)."""
         return self._rows("campaign_progress", {"campaign_id": campaign_id})[0]
+
+    def campaign_completed(self, campaign_id: int) -> bool:
+        """rules/progress.is_completed on the campaign's progress now."""
+        p = self.campaign_progress(campaign_id)
+        return is_completed(p["leads"], p["open_leads"], p["open_attempts"])
 
     def next_due_at(self, campaign_id: int) -> datetime | None:
         """When the campaign's next lead falls due (an index lookup, cheap between calls)."""

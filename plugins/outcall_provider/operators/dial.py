@@ -8,7 +8,6 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
-from outcall_provider.rules.progress import is_completed
 from outcall_provider.rules.states import CampaignStatus
 from outcall_provider.triggers.due_lead import TICK_ENDS, LeadDueTrigger  # no driver imported at parse time
 
@@ -87,8 +86,7 @@ class DialLeadsOperator(BaseOperator):
     @staticmethod
     def _note_completion(engine) -> None:
         """Say `completed` now, not at the end of the tick, if every lead is terminal."""
-        progress = engine.store.campaign_progress(engine.campaign_id)
-        if is_completed(progress["leads"], progress["open_leads"], progress["open_attempts"]):
+        if engine.store.campaign_completed(engine.campaign_id):
             engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.COMPLETED.value, clock.now())
 
     def _wait_while_paused(self, engine, paused, deadline) -> bool:

@@ -20,7 +20,6 @@ from outcall_provider.hooks import campaign_hooks
 from outcall_provider.hooks.warehouse import WarehouseRows
 from outcall_provider.rules import preflight
 from outcall_provider.rules.phone import mask_phone
-from outcall_provider.rules.progress import is_completed
 from outcall_provider.rules.states import CampaignStatus
 
 BATCH_SIZE = 25          # leads per mapped dial task
@@ -48,7 +47,7 @@ class SyncCampaignOperator(BaseOperator):
             if preflight_fp != row["preflight_fingerprint"]:
                 self._preflight(campaign, store, twilio, campaign_id)
                 store.set_fingerprints(campaign_id, preflight=preflight_fp)
-            status = (CampaignStatus.COMPLETED if _completed(store.campaign_progress(campaign_id))
+            status = (CampaignStatus.COMPLETED if store.campaign_completed(campaign_id)
                       else CampaignStatus.IN_PROGRESS).value
             store.set_campaign_status(campaign_id, status, now)
             if status == CampaignStatus.COMPLETED:
@@ -169,7 +168,7 @@ class CampaignStatusOperator(BaseOperator):
         store, _ = campaign_hooks(campaign)
         try:
             campaign_id = store.campaign_id(campaign.name)
-            if _completed(store.campaign_progress(campaign_id)):
+            if store.campaign_completed(campaign_id):
                 store.set_campaign_status(campaign_id, CampaignStatus.COMPLETED.value, clock.now())
             status = store.get_campaign(campaign.name)["status"]
             stats = store.campaign_stats(campaign_id)
@@ -178,10 +177,6 @@ class CampaignStatusOperator(BaseOperator):
             return {"status": status, **stats["leads_by_status"]}
         finally:
             store.close()
-
-
-def _completed(progress: dict) -> bool:
-    return is_completed(progress["leads"], progress["open_leads"], progress["open_attempts"])
 
 
 def _file_sha256(path: Path) -> str:
