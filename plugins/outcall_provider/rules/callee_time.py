@@ -29,9 +29,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
-from outcall_provider.rules.window import CallingWindow, _utc
+from outcall_provider.rules.window import CallingWindow, as_utc, parse_hours
 
-_HOURS_RE = re.compile(r"(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})")  # the format of schedule.hours
 _EVERY_DAY = frozenset(range(7))
 _SEARCH_DAYS = 14
 _UNKNOWN_ZONE = "Etc/Unknown"  # what phonenumbers answers when it does not know
@@ -58,14 +57,13 @@ class RecipientHours:
     @classmethod
     def parse(cls, text: str) -> RecipientHours:
         allowed = 'allowed "HH:MM-HH:MM" between 00:00 and 23:59 with end after start, e.g. "08:00-21:00"'
-        match = _HOURS_RE.fullmatch(text.strip()) if isinstance(text, str) else None
-        h1, m1, h2, m2 = map(int, match.groups()) if match else (99, 0, 0, 0)
-        if max(h1, h2) > 23 or max(m1, m2) > 59:
+        span = parse_hours(text)  # the format of schedule.hours
+        if span is None:
             raise ValueError(f"recipient hours {text!r} are not valid; {allowed}")
-        if (h2, m2) <= (h1, m1):
+        if span[1] <= span[0]:
             raise ValueError(f"recipient hours {text!r}: end must be after start (they do not cross "
                              f"midnight); {allowed}")
-        return cls(time(h1, m1), time(h2, m2))
+        return cls(*span)
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
@@ -99,7 +97,7 @@ def candidate_zones(phone: str, *, timezone: str | None = None, state: str | Non
 
 def allowed_at(hours: RecipientHours, zones: CandidateZones | Iterable[str], now: datetime) -> Verdict:
     """Whether `now` lies inside `hours` in every zone; if not, why (the first zone that fails)."""
-    now = _utc(now)
+    now = as_utc(now)
     names = _names(zones)
     local_times = {z: now.astimezone(ZoneInfo(z)).strftime("%Y-%m-%d %H:%M:%S %Z") for z in names}
     for zone in names:
@@ -115,7 +113,7 @@ def next_allowed(hours: RecipientHours, zones: CandidateZones | Iterable[str], n
     """The first instant >= now (UTC) at which `hours` hold in every zone."""
     names = _names(zones)
     windows = [_window(hours, z) for z in names]
-    t = _utc(now)
+    t = as_utc(now)
     limit = t + timedelta(days=_SEARCH_DAYS)
     # Jump to the latest next opening until every window is open at once. Each jump skips only
     # instants at which some window is closed, so the first common instant is never passed.
@@ -125,7 +123,7 @@ def next_allowed(hours: RecipientHours, zones: CandidateZones | Iterable[str], n
             return t
         t = latest
     raise ValueError(f"recipient hours {hours} never hold in all of {', '.join(names)} "
-                     f"within {_SEARCH_DAYS} days of {_utc(now):%Y-%m-%d %H:%M}Z")
+                     f"within {_SEARCH_DAYS} days of {as_utc(now):%Y-%m-%d %H:%M}Z")
 
 
 def _phone_zones(phone: str) -> CandidateZones:

@@ -17,7 +17,7 @@ from phonenumbers import SUPPORTED_REGIONS
 from outcall_provider.exceptions import CampaignFileError
 
 from .phone import InvalidPhone, normalize_phone
-from .window import CallingWindow
+from .window import CallingWindow, parse_hours
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 VARIABLE_TYPES = ("boolean", "string", "number")
@@ -32,7 +32,6 @@ _CONNECTIONS_KEYS = ("db_conn_id", "twilio_conn_id")
 _RESULTS_KEYS = ("conn_id", "table")
 
 _NAME_RE = re.compile(r"[a-z0-9_]+")
-_HOURS_RE = re.compile(r"(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})")
 # schema.table, plain identifiers only: the name goes into DDL and INSERTs unquoted
 _TABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
 
@@ -296,18 +295,17 @@ def _schedule(m: dict | None, errors: list) -> Schedule | None:
         return None
     n = len(errors)
     hours, start, end = m.get("hours"), None, None
-    match = _HOURS_RE.fullmatch(hours.strip()) if isinstance(hours, str) else None
-    h1, m1, h2, m2 = map(int, match.groups()) if match else (99, 0, 0, 0)
+    span = parse_hours(hours)
     if hours is None:
         errors.append('schedule.hours: required; allowed "HH:MM-HH:MM", e.g. "09:00-18:00"')
-    elif max(h1, h2) > 23 or max(m1, m2) > 59:
+    elif span is None:
         errors.append(f'schedule.hours: {hours!r} is not allowed; allowed "HH:MM-HH:MM" between 00:00 and 23:59, '
                       'e.g. "09:00-18:00" (end earlier than start crosses midnight)')
-    elif (h1, m1) == (h2, m2):
+    elif span[0] == span[1]:
         errors.append(f"schedule.hours: {hours!r} is an empty window; start and end must differ "
                       "(end earlier than start crosses midnight)")
     else:
-        start, end = time(h1, m1), time(h2, m2)
+        start, end = span
 
     days = m.get("days")
     allowed = f"allowed a non-empty list of {', '.join(WEEKDAYS)}"

@@ -8,10 +8,8 @@ from datetime import datetime
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from outcall_provider.rules.campaign import Campaign, Schedule
+from outcall_provider.rules.campaign import WEEKDAYS, Campaign, Schedule
 from outcall_provider.rules.window import CallingWindow
-
-_EVERY_DAY = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def describe(campaign: Campaign, phone: Callable[[str], str] = str) -> list[tuple[str, str]]:
@@ -31,7 +29,7 @@ def describe(campaign: Campaign, phone: Callable[[str], str] = str) -> list[tupl
 
 
 def window_words(schedule: Schedule, timezone: str) -> str:
-    days = "every day" if tuple(schedule.days) == _EVERY_DAY else ", ".join(schedule.days)
+    days = "every day" if tuple(schedule.days) == WEEKDAYS else ", ".join(schedule.days)
     words = f"{schedule.start:%H:%M}-{schedule.end:%H:%M} {timezone}, {days}"
     if schedule.end < schedule.start:
         words += (f"; it crosses midnight: open from {schedule.start:%H:%M} until {schedule.end:%H:%M} the next "

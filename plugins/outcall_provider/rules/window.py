@@ -13,6 +13,7 @@ All instants returned are UTC.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
@@ -20,6 +21,7 @@ from typing import Iterator
 from zoneinfo import ZoneInfo
 
 _UTC = timezone.utc
+_HOURS_RE = re.compile(r"(\d{2}):(\d{2})\s*-\s*(\d{2}):(\d{2})")
 # Enough days to pass one full week plus a day that a DST gap may have emptied.
 _LOOKAHEAD_DAYS = 16
 
@@ -48,7 +50,7 @@ class CallingWindow:
 
     def next_open(self, now: datetime) -> datetime:
         """The first instant >= now at which the window is open (now itself if open)."""
-        now = _utc(now)
+        now = as_utc(now)
         for opens, closes in self._intervals(now):
             if closes > now:
                 return max(opens, now)
@@ -56,7 +58,7 @@ class CallingWindow:
 
     def closes_at(self, now: datetime) -> datetime | None:
         """When the window open at `now` closes, or None if it is closed."""
-        now = _utc(now)
+        now = as_utc(now)
         found = None
         for opens, closes in self._intervals(now):
             if found is None:
@@ -69,7 +71,7 @@ class CallingWindow:
         return found
 
     def _containing(self, now: datetime):
-        now = _utc(now)
+        now = as_utc(now)
         for opens, closes in self._intervals(now):
             if opens > now:
                 return None
@@ -108,7 +110,20 @@ class CallingWindow:
                 lo = mid
         return datetime.fromtimestamp(hi, _UTC)
 
-def _utc(now: datetime) -> datetime:
+def as_utc(now: datetime) -> datetime:
+    """An aware instant in UTC; a naive one is refused (its clock would be a guess)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     return now.astimezone(_UTC)
+
+
+def parse_hours(text) -> tuple[time, time] | None:
+    """The two wall times of "HH:MM-HH:MM" (each 00:00-23:59), or None if `text` is not that.
+    Whether the end may come before the start is the caller's rule."""
+    match = _HOURS_RE.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        return None
+    h1, m1, h2, m2 = map(int, match.groups())
+    if max(h1, h2) > 23 or max(m1, m2) > 59:
+        return None
+    return time(h1, m1), time(h2, m2)
