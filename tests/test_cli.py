@@ -220,7 +220,8 @@ def test_export_gives_the_results_rows_with_phone_numbers_in_full(pg_url, hook, 
 @pytest.mark.parametrize("args, expected", [
     (("--format", "xlsx"), "error: --format 'xlsx' is not allowed; allowed csv, jsonl"),
     (("--rows", "calls"), "error: --rows 'calls' is not allowed; allowed leads, attempts"),
-    (("--since", "yesterday"), "error: --since 'yesterday' is not an ISO time"),
+    (("--since", "yesterday"), "error: --since 'yesterday' is not an ISO time; "
+                               "allowed e.g. 2026-11-28T09:00 or 2026-11-28T09:00-05:00"),  # the example unmasked
 ])
 def test_export_errors_are_one_line(pg_url, hook, campaigns, args, expected):
     out = outcall("export", "example", *args, campaigns=campaigns)

@@ -141,13 +141,7 @@ def cmd_leads_set_status(args) -> int:
 
 def cmd_preview(args) -> int:
     campaign = find_campaign(args.campaign)
-    try:
-        at = clock.parse_time(args.at) if args.at else clock.now()
-    except ValueError:
-        # print, not say: say would mask the example dates' digits as if they were a phone number
-        print(f"error: --at {mask_phones_in_text(repr(args.at))} is not an ISO time; "
-              "allowed e.g. 2026-11-28T09:00 or 2026-11-28T09:00-05:00", file=sys.stderr)
-        return 1
+    at = _time_option("--at", args.at) or clock.now()
     window = campaign.window()
     hook = _hook(campaign, args.conn_id)
     groups = hook.preview(hook.campaign_id(campaign.name), at, args.sample)
@@ -179,6 +173,20 @@ def cmd_preview(args) -> int:
     return 0
 
 
+class _BadOption(Exception):
+    """A command-line value that is not allowed: main prints the message as is, in one line."""
+
+
+def _time_option(option: str, value: str | None):
+    """An ISO time option (UTC when it has no offset), or None when not given."""
+    try:
+        return clock.parse_time(value) if value else None
+    except ValueError:
+        # the user's value masked like any text from outside; the examples are ours, kept whole
+        raise _BadOption(f"error: {option} {mask_phones_in_text(repr(value))} is not an ISO time; "
+                         "allowed e.g. 2026-11-28T09:00 or 2026-11-28T09:00-05:00") from None
+
+
 def cmd_export(args) -> int:
     """The campaign's results as a file: the rows its results table gets, phone numbers in full
     (the point of an export); nothing of them is logged."""
@@ -193,11 +201,7 @@ def cmd_export(args) -> int:
     if args.rows not in results.ROW_KINDS:
         say(f"error: --rows {args.rows!r} is not allowed; allowed {', '.join(results.ROW_KINDS)}", err=True)
         return 1
-    try:
-        since = clock.parse_time(args.since) if args.since else None
-    except ValueError:
-        say(f"error: --since {args.since!r} is not an ISO time such as 2026-12-01T14:00:00Z", err=True)
-        return 1
+    since = _time_option("--since", args.since)
     campaign = find_campaign(args.campaign)
     if args.conn_id:
         campaign = replace(campaign, db_conn_id=args.conn_id)
@@ -307,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
+    except _BadOption as e:
+        print(e, file=sys.stderr)  # not say(): it would take the example dates for phone numbers
+        return 1
     except (OutcallError, LookupError, OSError) as e:
         say(f"error: {e}", err=True)
         return 1
