@@ -23,7 +23,7 @@ from outcall_provider.campaign_files import find_campaign, load_campaign
 from outcall_provider.exceptions import CampaignFileError, LeadFileError, OutcallError
 from outcall_provider.rules.describe import describe, local_and_utc, when_open, window_words
 from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
-from outcall_provider.rules.states import TERMINAL_LEAD_STATUSES, LeadStatus
+from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, TERMINAL_LEAD_STATUSES, LeadStatus
 
 REJECTS_SHOWN = 20
 # preview: the groups a person looks for first
@@ -269,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
     ss = leads.add_parser("set-status", help="set a lead back to created, or to completed")
     ss.add_argument("campaign")
     ss.add_argument("lead", help="lead id, external_id or phone number")
-    ss.add_argument("status", choices=["created", "completed"])
+    ss.add_argument("status", choices=HAND_SET_LEAD_STATUSES)
     ss.set_defaults(func=cmd_leads_set_status)
     pv = sub.add_parser("preview", help="who would be dialed at a moment, and why not the others")
     pv.add_argument("campaign")

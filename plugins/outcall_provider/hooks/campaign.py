@@ -20,7 +20,12 @@ from outcall_provider.rules.campaign import Campaign
 from outcall_provider.rules.outcome import Action, CallOutcome
 from outcall_provider.rules.phone import mask_phones_in_text
 from outcall_provider.rules.progress import is_completed
-from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, LEAD_STATUSES, TERMINAL_LEAD_STATUSES
+from outcall_provider.rules.states import (
+    HAND_SET_LEAD_STATUSES,
+    LEAD_STATUSES,
+    TERMINAL_LEAD_STATUSES,
+    CallStatus,
+)
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
 IN_FLIGHT_LOCK = 4_242_002  # and one dialer at a time counting a campaign's calls in flight
@@ -432,7 +437,7 @@ class _LockedAttempt:
             cur.execute(sql.query("attempt_lead_still_ours"), {"lead_id": lead_id, "cycle": cycle})
             return cur.fetchone() is not None
 
-    def set_sid(self, call_sid: str, call_status: str = "queued") -> None:
+    def set_sid(self, call_sid: str, call_status: str = CallStatus.QUEUED.value) -> None:
         with self._conn.cursor() as cur:
             cur.execute(sql.query("attempt_set_sid"),
                         {"attempt_id": self.attempt_id, "call_sid": call_sid, "call_status": call_status})
@@ -446,7 +451,7 @@ class _LockedAttempt:
         """Twilio refused the call: no call exists, the attempt ends here."""
         with self._conn.cursor() as cur:
             cur.execute(sql.query("attempt_set_error"), {"attempt_id": self.attempt_id, "error": error,
-                                                         "call_status": "failed"})
+                                                         "call_status": CallStatus.FAILED.value})
 
     def drop_unplaced(self, now: datetime) -> None:
         with self._conn.cursor() as cur:

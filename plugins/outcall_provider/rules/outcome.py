@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from .campaign import RetryPolicy
-from .states import TERMINAL_CALL_STATUSES, LeadStatus
+from .states import TERMINAL_CALL_STATUSES, CallStatus, LeadStatus
 
 # Twilio's AMD answers; 'unknown' (and no AMD at all) count as a person, so a lead is never
 # redialled because detection was unsure.
@@ -85,9 +85,9 @@ def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now:
         raise ValueError(f"call status {result.status!r} is not terminal; allowed {TERMINAL_CALL_STATUSES}")
     goal = policy.until_goal
     goal_met = None if goal is None or result.variables is None else result.variables.get(goal) is True
-    answered_by = result.answered_by if result.status == "completed" else None
+    answered_by = result.answered_by if result.status == CallStatus.COMPLETED else None
 
-    if result.status != "completed":
+    if result.status != CallStatus.COMPLETED:
         return _not_reached(policy, progress, now, result.status, goal_met)
     if answered_by == "fax":
         return _not_reached(policy, progress, now, "fax", goal_met)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 from outcall_provider.exceptions import ResultsTableError
+from outcall_provider.rules.states import LEAD_STATUSES
 
 # Type families and the information_schema data types (lowercased) each accepts, across the
 # common SQL databases: a table created by hand only needs types that hold the values.
@@ -46,7 +47,7 @@ LEAD_COLUMNS = (
     Column("lead_id", "integer", "outcall's lead id; with campaign, the row's key"),
     Column("external_id", "text", "the lead's external_id from its source, if any"),
     Column("phone_number", "text", "primary phone, E.164, in full"),
-    Column("status", "text", "lead status (created, scheduled, processing, rescheduled, completed, max_retries)"),
+    Column("status", "text", f"lead status ({', '.join(LEAD_STATUSES)})"),
     Column("attempts", "integer", "calls placed to the lead so far"),
     Column("last_outcome", "text", "why its last call was judged as it was"),
     Column("goal_met", "boolean", "the goal variable was true"),
