@@ -1,4 +1,5 @@
 """Provider metadata read by Airflow through the `apache_airflow_provider` entry point."""
+from outcall_provider import __version__  # the package's __init__ imports nothing
 
 
 def get_provider_info() -> dict:
@@ -6,7 +7,7 @@ def get_provider_info() -> dict:
         "package-name": "airflow-provider-outcall",
         "name": "outcall",
         "description": "Outbound phone-call campaigns for an AI voice assistant over Twilio.",
-        "versions": [__import__("outcall_provider").__version__],
+        "versions": [__version__],
         # Airflow (3.2+) builds the connection form from each connection type's `conn-fields`
         # (the extras) and `ui-field-behaviour` (the standard fields), without importing the hook.
         "connection-types": [
