@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import DAG
 
-from outcall_provider.campaign_files import campaign_paths, load_campaign
+from outcall_provider.campaign_files import cached_campaigns, invalid_campaign_files
 from outcall_provider.operators.dial import DialLeadsOperator, ReconcileCallsOperator
 from outcall_provider.operators.results import CampaignResultsOperator
 from outcall_provider.operators.tick import CampaignStatusOperator, ClaimBatchesOperator, SyncCampaignOperator
@@ -56,24 +56,11 @@ def campaign_dag(campaign: Campaign) -> DAG:
 
 def campaign_dags() -> dict[str, DAG]:
     """A DAG for every valid campaign file; invalid files are reported by file_errors()."""
-    dags = {}
-    for path in campaign_paths():
-        try:
-            campaign = load_campaign(path)
-        except CampaignFileError:
-            continue
-        dags[campaign.dag_id] = campaign_dag(campaign)
-    return dags
+    return {campaign.dag_id: campaign_dag(campaign) for campaign in cached_campaigns()}
 
 
 def file_errors() -> list[CampaignFileError]:
-    errors = []
-    for path in campaign_paths():
-        try:
-            load_campaign(path)
-        except CampaignFileError as e:
-            errors.append(e)
-    return errors
+    return list(invalid_campaign_files().values())
 
 
 def _doc(campaign: Campaign) -> str:
