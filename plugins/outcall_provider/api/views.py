@@ -69,22 +69,23 @@ def campaigns(hooks) -> list[CampaignView]:
         errors_shown = tuple(mask_phones_in_text(f"{Path(error.path).name}: {e}") for e in error.errors)
         conn_id, row = next(((conn_id, stored[conn_id][name]) for conn_id in conn_ids if name in stored[conn_id]),
                             ("outcall_db", None))
-        try:
-            campaign = parse_campaign_dict(row["spec"], f"store:{name}") if row else None
-        except CampaignFileError:
-            campaign = None
+        campaign = _stored_spec(name, row) if row else None
         found[name] = CampaignView(name, campaign, row and row["id"], row["status"] if row else "draft", conn_id,
                                    errors.get(conn_id), errors_shown)
     for conn_id in conn_ids:
         for name, row in stored[conn_id].items():
-            if name in found:
-                continue
-            try:
-                campaign = parse_campaign_dict(row["spec"], f"store:{name}")
-            except CampaignFileError:
-                continue
-            found[name] = CampaignView(name, campaign, row["id"], row["status"], conn_id)
+            campaign = None if name in found else _stored_spec(name, row)
+            if campaign is not None:
+                found[name] = CampaignView(name, campaign, row["id"], row["status"], conn_id)
     return sorted(found.values(), key=lambda c: c.name)
+
+
+def _stored_spec(name: str, row: dict) -> Campaign | None:
+    """The campaign as its store kept it when last synced (None if that spec is no longer valid)."""
+    try:
+        return parse_campaign_dict(row["spec"], f"store:{name}")
+    except CampaignFileError:
+        return None
 
 
 def campaign_by_name(hooks, name: str) -> CampaignView | None:
