@@ -5,7 +5,7 @@ import pytest
 
 from outcall_provider.rules.preflight import PreflightFacts, check
 
-OK = PreflightFacts(caller_id="+14155550100", caller_id_owned=True, account_sid="AC1", twilio_conn_id="twilio_default",
+OK = PreflightFacts(caller_ids=("+14155550100",), not_owned=(), account_sid="AC1", twilio_conn_id="twilio_default",
                     balance=20.0, currency="USD", min_balance=1.0, leads=100, undialable_leads=0)
 
 
@@ -14,7 +14,7 @@ OK = PreflightFacts(caller_id="+14155550100", caller_id_owned=True, account_sid=
     ({"undialable_leads": 3}, False, "3 of 100 leads have no dialable phone number"),   # a warning only
     ({"undialable_leads": 100}, True, "none of the campaign's 100 leads"),
     ({"leads": 0}, True, "has no leads"),
-    ({"caller_id_owned": False}, True, "+*******0100 does not belong to the Twilio account AC1"),
+    ({"not_owned": ("+14155550100",)}, True, "+*******0100 does not belong to the Twilio account AC1"),
     ({"balance": 0.5}, True, "balance is 0.50 USD, below the floor of 1.00"),
 ])
 def test_only_campaign_wide_problems_block(change, blocks, says):
@@ -25,5 +25,5 @@ def test_only_campaign_wide_problems_block(change, blocks, says):
 
 
 def test_every_problem_is_named_at_once():
-    result = check(dataclasses.replace(OK, caller_id_owned=False, balance=0.0, leads=0))
+    result = check(dataclasses.replace(OK, not_owned=("+14155550100",), balance=0.0, leads=0))
     assert len(result.problems) == 3 and not result.warnings

@@ -34,6 +34,10 @@ from outcall_provider.rules.window import CallingWindow, as_utc, parse_hours
 _EVERY_DAY = frozenset(range(7))
 _SEARCH_DAYS = 14
 _UNKNOWN_ZONE = "Etc/Unknown"  # what phonenumbers answers when it does not know
+_PLACELESS = {phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.PREMIUM_RATE,
+              phonenumbers.PhoneNumberType.SHARED_COST, phonenumbers.PhoneNumberType.UAN,
+              phonenumbers.PhoneNumberType.PERSONAL_NUMBER, phonenumbers.PhoneNumberType.PAGER,
+              phonenumbers.PhoneNumberType.VOICEMAIL}
 _AREA_CODES, _STATES, _ZIPS = "us_area_code_zones.csv", "us_state_zones.csv", "us_zip_zones.csv"
 
 
@@ -131,7 +135,10 @@ def _phone_zones(phone: str) -> CandidateZones:
         number = phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:
         raise ValueError(f"phone number {phone!r} is not E.164; allowed e.g. '+14155550100'") from None
-    zones = {z for z in phone_timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE}
+    # A toll-free or premium number is in no place: phonenumbers would name every zone of its
+    # country plan (Guam to Adak), which leaves no hour to call in. Only its other columns tell.
+    placeless = phonenumbers.number_type(number) in _PLACELESS
+    zones = set() if placeless else {z for z in phone_timezone.time_zones_for_number(number) if z != _UNKNOWN_ZONE}
     source = "phonenumbers"
     if number.country_code == 1:
         area_code = str(number.national_number)[:3]

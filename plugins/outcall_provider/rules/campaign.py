@@ -16,6 +16,8 @@ from phonenumbers import SUPPORTED_REGIONS
 
 from outcall_provider.exceptions import CampaignFileError
 
+from .callee_time import RecipientHours
+from .compliance import FEDERAL_HOURS, Compliance, FrequencyCap, format_period, parse_period
 from .phone import InvalidPhone, normalize_phone
 from .window import CallingWindow, parse_hours
 
@@ -23,8 +25,13 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 VARIABLE_TYPES = ("boolean", "string", "number")
 
 _TOP_KEYS = ("name", "assistant", "schedule", "retry", "max_calls_in_parallel", "leads", "connections",
-             "results")
-_ASSISTANT_KEYS = ("name", "phone_number", "timezone", "voice_url", "stream_url", "post_call_variables")
+             "results", "compliance")
+_ASSISTANT_KEYS = ("name", "phone_number", "phone_numbers", "caller_id", "caller_id_daily_cap", "timezone",
+                   "voice_url", "stream_url", "post_call_variables")
+_COMPLIANCE_KEYS = ("recipient_hours", "reason", "state_rules", "opt_out_variable", "max_calls_per_number",
+                    "require_consent")
+CALLER_ID_STRATEGIES = ("local", "round_robin")
+MAX_POOL = 100
 _SCHEDULE_KEYS = ("hours", "days")
 _RETRY_KEYS = ("max_attempts", "interval_minutes", "on_voicemail", "until_goal")
 _LEADS_KEYS = ("csv", "sql", "conn_id", "default_region")
@@ -39,11 +46,17 @@ _TABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
 @dataclass(frozen=True)
 class Assistant:
     name: str
-    phone_number: str
+    phone_numbers: tuple[str, ...]  # the caller-ID pool; `phone_number` in a file is a pool of one
     timezone: str
     voice_url: str | None
     stream_url: str | None
     post_call_variables: dict[str, str] = field(default_factory=dict)
+    caller_id: str = "local"  # how a number of the pool is chosen (rules/caller_id.py)
+    caller_id_daily_cap: int | None = None  # calls per pool number per day (the assistant's clock)
+
+    @property
+    def phone_number(self) -> str:
+        return self.phone_numbers[0]
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,7 @@ class Campaign:
     twilio_conn_id: str = "twilio_default"
     path: str = ""
     results: ResultsTarget | None = None
+    compliance: Compliance = Compliance()
 
     @property
     def dag_id(self) -> str:
@@ -115,7 +129,14 @@ class Campaign:
     def to_dict(self) -> dict:
         """The campaign in campaign-file form; parse_campaign_dict(c.to_dict(), c.path) == c."""
         a = self.assistant
-        assistant = {"name": a.name, "phone_number": a.phone_number, "timezone": a.timezone}
+        assistant = {"name": a.name, "timezone": a.timezone}
+        if len(a.phone_numbers) == 1:
+            assistant["phone_number"] = a.phone_number
+        else:
+            assistant["phone_numbers"] = list(a.phone_numbers)
+        assistant["caller_id"] = a.caller_id
+        if a.caller_id_daily_cap is not None:
+            assistant["caller_id_daily_cap"] = a.caller_id_daily_cap
         assistant.update({k: v for k, v in (("voice_url", a.voice_url), ("stream_url", a.stream_url)) if v})
         assistant["post_call_variables"] = dict(a.post_call_variables)
         r = self.retry
@@ -132,6 +153,14 @@ class Campaign:
             data["leads"] = {k: v for k, v in vars(self.leads).items() if v is not None}
         if self.results is not None:
             data["results"] = {"conn_id": self.results.conn_id, "table": self.results.table}
+        c = self.compliance
+        data["compliance"] = {
+            "recipient_hours": str(c.recipient_hours) if c.recipient_hours else None,
+            "reason": c.reason, "state_rules": c.state_rules, "opt_out_variable": c.opt_out_variable,
+            "max_calls_per_number": {"calls": c.max_calls_per_number.calls,
+                                     "per": format_period(c.max_calls_per_number.per)}
+            if c.max_calls_per_number else None,
+            "require_consent": c.require_consent}
         return data
 
 
@@ -170,12 +199,13 @@ def parse_campaign_dict(data, path: str) -> Campaign:
     db_conn_id = _str(conns, "db_conn_id", "connections.db_conn_id", errors) or "outcall_db"
     twilio_conn_id = _str(conns, "twilio_conn_id", "connections.twilio_conn_id", errors) or "twilio_default"
     results = _results(_section(data, "results", _RESULTS_KEYS, errors), errors)
+    compliance = _compliance(_section(data, "compliance", _COMPLIANCE_KEYS, errors), variables, errors)
 
     if errors:
         raise CampaignFileError(path, errors)
     return Campaign(name=name, assistant=assistant, schedule=schedule, retry=retry,
                     max_calls_in_parallel=parallel, leads=leads, db_conn_id=db_conn_id,
-                    twilio_conn_id=twilio_conn_id, path=path, results=results)
+                    twilio_conn_id=twilio_conn_id, path=path, results=results, compliance=compliance)
 
 
 def _section(data: dict, key: str, allowed: tuple, errors: list, required: bool = False) -> dict | None:
@@ -210,15 +240,17 @@ def _str(m: dict, key: str, where: str, errors: list, required: bool = False) ->
     return value
 
 
-def _int(m: dict, key: str, where: str, lo: int, hi: int | None, default: int, errors: list) -> int:
+def _int(m: dict, key: str, where: str, lo: int, hi: int | None, default: int | None, errors: list,
+         shown_default: str | None = None) -> int | None:
     value = m.get(key)
     if value is None:
         return default
     allowed = f"allowed {lo}–{hi}" if hi is not None else f"allowed {lo} or more"
+    shown = shown_default if shown_default is not None else default
     if isinstance(value, bool) or not isinstance(value, int):
-        errors.append(f"{where}: {value!r} is not an integer; {allowed} (default {default})")
+        errors.append(f"{where}: {value!r} is not an integer; {allowed} (default {shown})")
     elif value < lo or (hi is not None and value > hi):
-        errors.append(f"{where}: {value} is out of range; {allowed} (default {default})")
+        errors.append(f"{where}: {value} is out of range; {allowed} (default {shown})")
     else:
         return value
     return default
@@ -230,17 +262,13 @@ def _assistant(m: dict | None, variables: dict[str, str] | None, errors: list) -
     n = len(errors)
     name = _str(m, "name", "assistant.name", errors, required=True)
 
-    phone = m.get("phone_number")
-    if phone is None:
-        errors.append('assistant.phone_number: required; an E.164 number such as "+14155550100"')
-    elif not isinstance(phone, str):
-        errors.append(f'assistant.phone_number: {phone!r} must be a quoted E.164 string such as "+14155550100"')
-    else:
-        try:
-            phone = normalize_phone(phone)
-        except InvalidPhone as e:
-            errors.append(f'assistant.phone_number: {phone!r} is not a valid E.164 number ({e.reason}); '
-                          'allowed e.g. "+14155550100"')
+    pool = _caller_ids(m, errors)
+    caller_id = m.get("caller_id", "local")
+    if caller_id not in CALLER_ID_STRATEGIES:
+        errors.append(f"assistant.caller_id: {caller_id!r} is not allowed; allowed {' or '.join(CALLER_ID_STRATEGIES)} "
+                      "(default local)")
+    daily_cap = _int(m, "caller_id_daily_cap", "assistant.caller_id_daily_cap", 1, None, None, errors,
+                     shown_default="no cap")
 
     tz = _str(m, "timezone", "assistant.timezone", errors, required=True)
     if tz is not None:
@@ -261,7 +289,40 @@ def _assistant(m: dict | None, variables: dict[str, str] | None, errors: list) -
 
     if len(errors) > n:
         return None
-    return Assistant(name, phone, tz, voice_url, stream_url, variables)
+    return Assistant(name, pool, tz, voice_url, stream_url, variables, caller_id, daily_cap)
+
+
+def _caller_ids(m: dict, errors: list) -> tuple[str, ...]:
+    """assistant.phone_number (a pool of one) or assistant.phone_numbers (a list), as E.164."""
+    example = 'an E.164 number such as "+14155550100"'
+    one, many = m.get("phone_number"), m.get("phone_numbers")
+    if one is not None and many is not None:
+        errors.append("assistant: set one of phone_number or phone_numbers, not both")
+        return ()
+    if one is None and many is None:
+        errors.append(f"assistant.phone_number: required (or phone_numbers, a list); {example}")
+        return ()
+    if one is not None:
+        values = [("assistant.phone_number", one)]
+    elif not isinstance(many, list) or not many or len(many) > MAX_POOL:
+        errors.append(f"assistant.phone_numbers: must be a list of 1–{MAX_POOL} numbers, each {example}")
+        return ()
+    else:
+        values = [(f"assistant.phone_numbers[{i}]", v) for i, v in enumerate(many)]
+    pool: list[str] = []
+    for where, value in values:
+        if not isinstance(value, str):
+            errors.append(f'{where}: {value!r} must be a quoted E.164 string such as "+14155550100"')
+            continue
+        try:
+            number = normalize_phone(value)
+        except InvalidPhone as e:
+            errors.append(f"{where}: {value!r} is not a valid E.164 number ({e.reason}); allowed {example}")
+            continue
+        if number in pool:
+            errors.append(f"{where}: {value!r} is listed twice")
+        pool.append(number)
+    return tuple(pool)
 
 
 def _url(value, schemes: tuple) -> bool:
@@ -386,6 +447,61 @@ def _leads(m: dict | None, errors: list) -> LeadSource | None:
     if len(errors) > n:
         return None
     return LeadSource(csv, sql, conn_id, region)
+
+
+def _compliance(m: dict | None, variables: dict[str, str] | None, errors: list) -> Compliance:
+    """`variables` None: the assistant's could not be read, so opt_out_variable is taken as declared."""
+    if m is None:
+        return Compliance()
+    n = len(errors)
+    hours, allowed = FEDERAL_HOURS, f'allowed "HH:MM-HH:MM" inside the federal {FEDERAL_HOURS} (default)'
+    reason = _str(m, "reason", "compliance.reason", errors)
+    if "recipient_hours" in m and m["recipient_hours"] is None:
+        hours = None
+        if reason is None:
+            errors.append("compliance.recipient_hours: null (no callee-local hours) needs compliance.reason, "
+                          "a written reason why these calls may be made at any hour")
+    elif "recipient_hours" in m:
+        try:
+            hours = RecipientHours.parse(m["recipient_hours"])
+        except ValueError:
+            errors.append(f"compliance.recipient_hours: {m['recipient_hours']!r} is not allowed; {allowed}")
+        else:
+            if hours.start < FEDERAL_HOURS.start or hours.end > FEDERAL_HOURS.end:
+                errors.append(f"compliance.recipient_hours: {hours} is wider than the federal {FEDERAL_HOURS}; "
+                              f"{allowed}, or null with a compliance.reason")
+    state_rules = _str(m, "state_rules", "compliance.state_rules", errors)
+    opt_out = m.get("opt_out_variable")
+    if opt_out is not None and (not isinstance(opt_out, str)
+                                or (variables is not None and variables.get(opt_out) != "boolean")):
+        booleans = ", ".join(k for k, v in (variables or {}).items() if v == "boolean") or "none declared"
+        errors.append(f"compliance.opt_out_variable: {opt_out!r} is not a boolean post-call variable; "
+                      f"allowed one of assistant.post_call_variables of type boolean ({booleans})")
+    cap = _frequency_cap(m.get("max_calls_per_number"), errors)
+    consent = m.get("require_consent", False)
+    if not isinstance(consent, bool):
+        errors.append(f"compliance.require_consent: {consent!r} is not allowed; allowed true or false (default false)")
+    if len(errors) > n:
+        return Compliance()
+    return Compliance(hours, reason, state_rules, opt_out, cap, consent)
+
+
+def _frequency_cap(value, errors: list) -> FrequencyCap | None:
+    where = "compliance.max_calls_per_number"
+    allowed = 'allowed {calls: N (1 or more), per: a period such as "24h", "7d" or "90m"}'
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"calls", "per"}:
+        errors.append(f"{where}: {value!r} is not allowed; {allowed}")
+        return None
+    calls, per = value["calls"], parse_period(value["per"])
+    if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
+        errors.append(f"{where}.calls: {calls!r} is not allowed; {allowed}")
+    if per is None:
+        errors.append(f"{where}.per: {value['per']!r} is not allowed; {allowed}")
+    if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1 or per is None:
+        return None
+    return FrequencyCap(calls, per, "campaign")
 
 
 def _results(m: dict | None, errors: list) -> ResultsTarget | None:

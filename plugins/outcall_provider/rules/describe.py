@@ -9,6 +9,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from outcall_provider.rules.campaign import WEEKDAYS, Campaign, Schedule
+from outcall_provider.rules.compliance import format_period
 from outcall_provider.rules.window import CallingWindow
 
 
@@ -18,14 +19,37 @@ def describe(campaign: Campaign, phone: Callable[[str], str] = str) -> list[tupl
     a, r = campaign.assistant, campaign.retry
     rounds = "1 round" if r.max_attempts == 1 else f"up to {r.max_attempts} rounds, {r.interval_minutes} min apart"
     return [
-        ("assistant", f"{a.name}, calling from {phone(a.phone_number)} ({a.voice_url or a.stream_url})"),
+        ("assistant", f"{a.name}, calling from {_pool(a, phone)} ({a.voice_url or a.stream_url})"),
         ("calling window", window_words(campaign.schedule, a.timezone)),
         ("retries", f"{rounds}; voicemail {'is retried' if r.on_voicemail else 'counts as reached'}"),
         ("goal", f"{campaign.goal} (a lead is called again until it is true)" if campaign.goal
          else "none (retry.until_goal): a person reached completes the lead"),
         ("calls in parallel", str(campaign.max_calls_in_parallel)),
         ("leads", _lead_source(campaign)),
+        ("compliance", _compliance(campaign.compliance)),
     ]
+
+
+def _pool(a, phone: Callable[[str], str]) -> str:
+    if len(a.phone_numbers) == 1:
+        return phone(a.phone_number)
+    cap = f", at most {a.caller_id_daily_cap} calls per number per day" if a.caller_id_daily_cap else ""
+    return f"{len(a.phone_numbers)} numbers ({', '.join(map(phone, a.phone_numbers))}; caller_id {a.caller_id}{cap})"
+
+
+def _compliance(c) -> str:
+    hours = (f"callee local time {c.recipient_hours} in every zone the callee may be in" if c.recipient_hours
+             else f"callee-local hours OFF ({c.reason})")
+    parts = [hours, "US state rules" + (f" with {c.state_rules}" if c.state_rules else ""),
+             "do-not-call lists of the store"]
+    if c.max_calls_per_number:
+        parts.append(f"at most {c.max_calls_per_number.calls} calls per number per "
+                     f"{format_period(c.max_calls_per_number.per)} across campaigns")
+    if c.opt_out_variable:
+        parts.append(f"opt-out by {c.opt_out_variable}")
+    if c.require_consent:
+        parts.append("consent_at required")
+    return "; ".join(parts)
 
 
 def window_words(schedule: Schedule, timezone: str) -> str:

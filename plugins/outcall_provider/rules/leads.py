@@ -6,15 +6,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from outcall_provider.exceptions import LeadFileError
+from outcall_provider.rules import callee_time
+from outcall_provider.rules.compliance import CalleeClock
 from outcall_provider.rules.phone import InvalidPhone, normalize_phone
+from outcall_provider.rules.state_rules import area_code_states
 
 MAX_SECONDARY = 10
 # The unique index on external_id takes at most ~2700 bytes: 500 characters fit even as 4-byte UTF-8.
 MAX_EXTERNAL_ID = 500
 PHONE = "phone_number"
 EXTERNAL_ID = "external_id"
+# Where the callee is and whether they consented: read by the rules, not handed to the assistant.
+TIMEZONE, STATE, POSTAL_CODE, CONSENT_AT = "timezone", "state", "postal_code", "consent_at"
+PLACE_COLUMNS = (TIMEZONE, STATE, POSTAL_CODE, CONSENT_AT)
 _SECONDARY = re.compile(r"secondary_phone_(\d+)$")
 
 
@@ -27,6 +34,7 @@ class LeadColumns:
     secondaries: tuple[tuple[str, int], ...]  # (column name, position), in contact order
     external_id: int | None
     variables: tuple[tuple[str, int], ...]
+    place: tuple[tuple[str, int], ...] = ()  # (name, position) of timezone, state, postal_code, consent_at
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class Lead:
     external_id: str | None = None
     secondaries: tuple[str, ...] = ()
     variables: dict = field(default_factory=dict)
+    clock: CalleeClock = CalleeClock(None, (), (), "")
+    consent_at: datetime | None = None
 
 
 def read_header(header: list[str], source: str) -> LeadColumns:
@@ -73,7 +83,7 @@ def read_header(header: list[str], source: str) -> LeadColumns:
                 errors.append(f"line 1: column `{name}`: at most {MAX_SECONDARY} secondary contacts are "
                               f"allowed (secondary_phone_1 … secondary_phone_{MAX_SECONDARY})")
             secondaries.append((n, name, pos))
-        elif name not in (PHONE, EXTERNAL_ID):
+        elif name not in (PHONE, EXTERNAL_ID, *PLACE_COLUMNS):
             variables.append((name, pos))
     if PHONE not in seen:
         errors.append(f"line 1: the required column `{PHONE}` is missing (columns found: {', '.join(names)})")
@@ -82,7 +92,8 @@ def read_header(header: list[str], source: str) -> LeadColumns:
     return LeadColumns(
         width=len(names), phone=seen[PHONE],
         secondaries=tuple((name, pos) for _, name, pos in sorted(secondaries)),
-        external_id=seen.get(EXTERNAL_ID), variables=tuple(variables))
+        external_id=seen.get(EXTERNAL_ID), variables=tuple(variables),
+        place=tuple((name, seen[name]) for name in PLACE_COLUMNS if name in seen))
 
 
 def _is_text(name: str) -> bool:
@@ -134,4 +145,58 @@ def parse_row(cols: LeadColumns, row: list[str], line: int,
         return None, [RowProblem(line, EXTERNAL_ID, external_id[:40] + "…",
                                  f"is longer than {MAX_EXTERNAL_ID} characters")]
     variables = {name: row[pos] for name, pos in cols.variables}
-    return Lead(line, phone, external_id or None, tuple(secondaries), variables), problems
+    place = {name: row[pos].strip() for name, pos in cols.place}
+    clock = callee_clock(phone, secondaries, place)
+    if isinstance(clock, RowProblem):
+        return None, [RowProblem(line, clock.field, clock.value, clock.reason)]
+    if not clock.zones:
+        problems.append(RowProblem(line, PHONE, raw, "no time zone is known for this lead's numbers; it is kept but "
+                                   "not called until it has a timezone, state or postal_code", skipped_row=False))
+    consent_at = None
+    if place.get(CONSENT_AT):
+        consent_at = parse_consent(place[CONSENT_AT])
+        if consent_at is None:
+            problems.append(RowProblem(line, CONSENT_AT, place[CONSENT_AT], "is not an ISO time such as "
+                                       "2026-05-01T14:30:00Z; the lead is kept without consent", skipped_row=False))
+    return Lead(line, phone, external_id or None, tuple(secondaries), variables, clock, consent_at), problems
+
+
+def callee_clock(phone: str, secondaries: list[str], place: dict[str, str]) -> CalleeClock | RowProblem:
+    """The lead's clock: its timezone / state / postal_code column, else the zones of every number
+    it has (the person may be wherever any of them places them). States: its `state`, else the
+    states of its numbers' area codes."""
+    numbers = [phone, *secondaries]
+    if place.get(STATE) and place.get(TIMEZONE):  # the timezone decides the zones; the state's rules still apply
+        try:
+            callee_time.candidate_zones(phone, state=place[STATE])
+        except ValueError as e:
+            return RowProblem(0, STATE, place[STATE], str(e))
+    states = [place[STATE].upper()] if place.get(STATE) else [s for n in numbers for s in area_code_states(n)]
+    if any(place.get(k) for k in (TIMEZONE, STATE, POSTAL_CODE)):
+        try:
+            candidate = callee_time.candidate_zones(phone, timezone=place.get(TIMEZONE), state=place.get(STATE),
+                                                    postal_code=place.get(POSTAL_CODE))
+        except ValueError as e:
+            column = next(k for k in (TIMEZONE, STATE, POSTAL_CODE) if place.get(k))
+            return RowProblem(0, column, place[column], str(e))
+        return CalleeClock.of(candidate, states)
+    zones: set[str] = set()
+    sources: set[str] = set()
+    for number in numbers:
+        try:
+            candidate = callee_time.candidate_zones(number)
+        except ValueError:  # no zone known for this number: the others still count
+            continue
+        zones.update(candidate.zones)
+        sources.add(candidate.source)
+    source = "numbers: " + "; ".join(sorted(sources)) if sources else "no zone known"
+    return CalleeClock(None, tuple(sorted(zones)), tuple(sorted(set(states))), source)
+
+
+def parse_consent(text: str) -> datetime | None:
+    """An ISO time (a time without offset is UTC); None if it is not one."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

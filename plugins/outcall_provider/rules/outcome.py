@@ -72,6 +72,7 @@ class CallOutcome:
     due_at: datetime | None = None
     goal_met: bool | None = None
     note: str = ""
+    opted_out: bool = False  # the callee asked not to be called again: their number goes on the DNC list
 
     @property
     def lead_status(self) -> LeadStatus | None:
@@ -80,11 +81,15 @@ class CallOutcome:
 
 
 def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now: datetime,
-           grace: timedelta = timedelta(minutes=5)) -> CallOutcome:
+           grace: timedelta = timedelta(minutes=5), opt_out_variable: str | None = None) -> CallOutcome:
     if result.status not in TERMINAL_CALL_STATUSES:
         raise ValueError(f"call status {result.status!r} is not terminal; allowed {TERMINAL_CALL_STATUSES}")
     goal = policy.until_goal
     goal_met = None if goal is None or result.variables is None else result.variables.get(goal) is True
+    if opt_out_variable and result.variables and result.variables.get(opt_out_variable) is True:
+        # A person's "don't call me again" ends the lead whatever the goal (compliance.opt_out_variable).
+        return CallOutcome(Action.COMPLETE, "opted_out", goal_met=goal_met, opted_out=True,
+                           note=f"{opt_out_variable} was true: the number is on the do-not-call list")
     answered_by = result.answered_by if result.status == CallStatus.COMPLETED else None
 
     if result.status != CallStatus.COMPLETED:
@@ -116,13 +121,13 @@ def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now:
 
 
 def decide_unreachable(policy: RetryPolicy, progress: LeadProgress, has_dialable_contact: bool,
-                       now: datetime) -> CallOutcome:
-    """A contact Twilio refused for good (or a re-import removed) was not dialed: the lead goes
-    on like after a failed call, to its next contact or round; with no dialable contact left
-    at all it is out of attempts."""
+                       now: datetime, reason: str = "invalid_number") -> CallOutcome:
+    """A contact Twilio refused for good, a re-import removed, or that is on a do-not-call list
+    (reason "do_not_call") was not dialed: the lead goes on like after a failed call, to its
+    next contact or round; with no dialable contact left at all it is out of attempts."""
     if not has_dialable_contact:
-        return CallOutcome(Action.MAX_RETRIES, "invalid_number", note="no dialable contact left")
-    return _not_reached(policy, progress, now, "invalid_number", None)
+        return CallOutcome(Action.MAX_RETRIES, reason, note="no dialable contact left")
+    return _not_reached(policy, progress, now, reason, None)
 
 
 def _not_reached(policy, progress, now, reason, goal_met) -> CallOutcome:

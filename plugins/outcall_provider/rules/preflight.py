@@ -9,8 +9,8 @@ from .phone import mask_phone
 
 @dataclass(frozen=True)
 class PreflightFacts:
-    caller_id: str
-    caller_id_owned: bool
+    caller_ids: tuple[str, ...]  # the assistant's pool
+    not_owned: tuple[str, ...]   # numbers of the pool the account does not have
     account_sid: str
     twilio_conn_id: str
     balance: float
@@ -32,8 +32,9 @@ class PreflightResult:
 
 def check(f: PreflightFacts) -> PreflightResult:
     problems, warnings = [], []
-    if not f.caller_id_owned:
-        problems.append(f"assistant.phone_number {mask_phone(f.caller_id)} does not belong to the Twilio account "
+    for number in f.not_owned:
+        key = "assistant.phone_number" if len(f.caller_ids) == 1 else "assistant.phone_numbers"
+        problems.append(f"{key} {mask_phone(number)} does not belong to the Twilio account "
                         f"{f.account_sid} (connection {f.twilio_conn_id})")
     if f.balance < f.min_balance:
         problems.append(f"the Twilio balance is {f.balance:.2f} {f.currency}, below the floor of {f.min_balance:.2f}")

@@ -47,6 +47,19 @@ class PageStatus(str, Enum):
     INVALID_FILE = "invalid_file"
 
 
+class HoldReason(str, Enum):
+    """Why a lead is not dialable at a given moment (`outcall preview --json`, the page)."""
+    CAMPAIGN_WINDOW = "campaign_window"          # outside schedule.hours/days (assistant's clock)
+    RECIPIENT_HOURS = "recipient_hours"          # outside compliance.recipient_hours in a callee zone
+    STATE_RULE = "state_rule"                    # outside a state's calling hours or days
+    DNC = "dnc"                                  # the number is on a do-not-call list
+    FREQUENCY_CAP = "frequency_cap"              # the number had its calls in the rolling period
+    NO_CONSENT = "no_consent"                    # compliance.require_consent and no consent_at
+    NOT_DUE = "not_due"                          # waiting for its next attempt, or claimed / in a call
+    TERMINAL = "terminal"                        # completed or max_retries
+    NO_DIALABLE_CONTACT = "no_dialable_contact"  # no number left that Twilio accepts
+
+
 LEAD_STATUSES = tuple(s.value for s in LeadStatus)
 TERMINAL_LEAD_STATUSES = (LeadStatus.COMPLETED.value, LeadStatus.MAX_RETRIES.value)
 # Not claimed by any dialer: dialed once `due_at` has come.
@@ -55,6 +68,7 @@ WAITING_LEAD_STATUSES = (LeadStatus.CREATED.value, LeadStatus.RESCHEDULED.value)
 HAND_SET_LEAD_STATUSES = (LeadStatus.CREATED.value, LeadStatus.COMPLETED.value)
 CAMPAIGN_STATUSES = tuple(s.value for s in CampaignStatus)
 PAGE_STATUSES = tuple(s.value for s in PageStatus)
+HOLD_REASONS = tuple(r.value for r in HoldReason)
 CALL_STATUSES = tuple(s.value for s in CallStatus)
 # A call in one of these has ended: Twilio will not change its status again.
 TERMINAL_CALL_STATUSES = (CallStatus.COMPLETED.value, CallStatus.BUSY.value, CallStatus.NO_ANSWER.value,
