@@ -23,7 +23,8 @@ import pgcluster  # noqa: E402
 
 OUTCALL_TABLES = ("outcall_import_rejects", "outcall_import_reports", "outcall_attempts",
                   "outcall_contacts", "outcall_leads", "outcall_campaigns", "outcall_call_variables",
-                  "outcall_pacing", "outcall_lead_counts", "outcall_call_transcripts")
+                  "outcall_pacing", "outcall_lead_counts", "outcall_call_transcripts", "outcall_dnc",
+                  "outcall_callee_clocks")
 
 
 def pytest_collection_modifyitems(items):

@@ -14,9 +14,12 @@ from outcall_provider import sql
 from outcall_provider.exceptions import LeadBusy
 from outcall_provider.hooks import lead_import
 from outcall_provider.hooks.campaign_pages import CampaignPagesMixin
+from outcall_provider.hooks.dnc import DncMixin
 from outcall_provider.hooks.rows import ClaimedLead, OpenAttempt, OrphanAttempt, PricePending
 from outcall_provider.rules import pacing
 from outcall_provider.rules.campaign import Campaign
+from outcall_provider.rules.compliance import CalleeClock, FrequencyCap, cap_reached
+from outcall_provider.rules.leads import PLACE_COLUMNS, callee_clock
 from outcall_provider.rules.outcome import Action, CallOutcome
 from outcall_provider.rules.phone import mask_phones_in_text
 from outcall_provider.rules.progress import is_completed
@@ -28,7 +31,8 @@ from outcall_provider.rules.states import (
 )
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
-IN_FLIGHT_LOCK = 4_242_002  # and one dialer at a time counting a campaign's calls in flight
+IN_FLIGHT_LOCK = 4_242_002  # one dialer at a time counting a campaign's calls in flight,
+NUMBER_LOCK = 4_242_005     # and one counting the calls to a number (with hashtext(number))
 NOT_CHECKED = object()      # apply_outcome without a check of the variables it was decided on
 
 
@@ -38,15 +42,17 @@ class Written(str, Enum):
     EXISTING = "existing"        # written before (a retried task): reconciliation resolves it
     LEAD_CHANGED = "changed"     # a person changed the lead since it was claimed: not ours
     FULL = "full"                # the campaign has max_calls_in_parallel calls going
+    CAPPED = "capped"            # the number had its calls in the cap's period: wait until `until`
 
 
 @dataclass(frozen=True)
 class RecordedAttempt:
     written: Written
     attempt_id: int | None = None
+    until: datetime | None = None  # CAPPED: when the number's oldest counted call ages out
 
 
-class CampaignHook(CampaignPagesMixin, PostgresHook):
+class CampaignHook(CampaignPagesMixin, DncMixin, PostgresHook):
     """The campaign store on the `outcall_db` connection; migrates itself on first use."""
 
     conn_name_attr = "outcall_conn_id"
@@ -153,9 +159,12 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         p = self.campaign_progress(campaign_id)
         return is_completed(p["leads"], p["open_leads"], p["open_attempts"])
 
-    def next_due_at(self, campaign_id: int) -> datetime | None:
-        """When the campaign's next lead falls due (an index lookup, cheap between calls)."""
-        return self._rows("lead_next_due", {"campaign_id": campaign_id})[0]["next_due_at"]
+    def next_due_at(self, campaign_id: int, gate: dict | None = None) -> datetime | None:
+        """When the campaign's next lead falls due (an index lookup, cheap between calls); with
+        the compliance gate's next_due_filter, no earlier than its callee's hours allow."""
+        if gate is None:
+            return self._rows("lead_next_due", {"campaign_id": campaign_id})[0]["next_due_at"]
+        return self._rows("lead_next_due_gated", {"campaign_id": campaign_id, **gate})[0]["next_due_at"]
 
     def leads_without_dialable_contact(self, campaign_id: int) -> int:
         return self._rows("leads_without_dialable_contact", {"campaign_id": campaign_id})[0]["count"]
@@ -193,9 +202,13 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
             r["value"], r["reason"] = mask_phones_in_text(r["value"]), mask_phones_in_text(r["reason"])
         return rows
 
-    def claim_due_leads(self, campaign_id: int, now: datetime, limit: int) -> list[ClaimedLead]:
-        """Mark up to `limit` due leads `scheduled` and return them, by id."""
-        rows = self._rows("claim_due_leads", {"campaign_id": campaign_id, "now": now, "limit": limit})
+    def claim_due_leads(self, campaign_id: int, now: datetime, limit: int, open_clocks: list[int] | None = None,
+                        require_consent: bool = False) -> list[ClaimedLead]:
+        """Mark up to `limit` due leads `scheduled` and return them, by id. The compliance gate
+        (engine/compliance.py) passes `open_clocks`, the callee clocks inside their hours now,
+        and `require_consent`; without it (None) every clock counts as open."""
+        rows = self._rows("claim_due_leads", {"campaign_id": campaign_id, "now": now, "limit": limit,
+                                              "open_clocks": open_clocks, "require_consent": require_consent})
         return [ClaimedLead(**r) for r in rows]
 
     def claimed_leads(self, lead_ids: list[int]) -> list[ClaimedLead]:
@@ -231,11 +244,16 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
 
     # -- attempts ------------------------------------------------------------------------
     def record_attempt(self, campaign_id: int, lead: ClaimedLead, to_number: str, from_number: str,
-                       now: datetime, max_in_flight: int | None = None) -> RecordedAttempt:
+                       now: datetime, max_in_flight: int | None = None, caps: list[FrequencyCap] = (),
+                       audit: dict | None = None) -> RecordedAttempt:
         """Write the attempt before dialing and move the lead to `processing`, only while the
         lead is still `scheduled` in the cycle it was claimed in. With `max_in_flight`, only
         while the campaign has fewer calls going: the count and the insert happen under one
-        per-campaign lock, so any number of dialers together never exceed it."""
+        per-campaign lock, so any number of dialers together never exceed it. With `caps`, only
+        while one more call to `to_number` breaks none of them, counting the calls of every
+        campaign of the store, counted and written under the number's lock. `audit` is stored with the attempt, with
+        the count of calls to the number added."""
+        audit = dict(audit or {})
         with self.db.cursor() as cur:
             if max_in_flight is not None:
                 cur.execute("select pg_advisory_xact_lock(%s, %s)", (IN_FLIGHT_LOCK, campaign_id))
@@ -243,10 +261,21 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
                 if cur.fetchone()[0] >= max_in_flight:
                     self.db.rollback()
                     return RecordedAttempt(Written.FULL)
+            if caps:
+                cur.execute("select pg_advisory_xact_lock(%s, hashtext(%s))", (NUMBER_LOCK, to_number))
+                longest = max(cap.per for cap in caps)
+                cur.execute(sql.query("attempt_calls_to"), {"to_number": to_number, "since": now - longest})
+                calls = cur.fetchone()[0] or []
+                reached = cap_reached(caps, calls, now)
+                if reached is not None:
+                    self.db.rollback()
+                    return RecordedAttempt(Written.CAPPED, until=reached[0])
+                audit["frequency"] = [{"calls_before": sum(t > now - cap.per for t in calls), "cap": str(cap)}
+                                      for cap in caps]
             cur.execute(sql.query("attempt_record"), {
                 "campaign_id": campaign_id, "lead_id": lead.id, "cycle": lead.cycle,
                 "round": lead.round, "contact_index": lead.contact_index, "contact_count": lead.contact_count,
-                "to_number": to_number, "from_number": from_number, "now": now})
+                "to_number": to_number, "from_number": from_number, "now": now, "audit": Jsonb(audit)})
             new_id, existing_id, claimed = cur.fetchone()
         self.db.commit()
         if new_id is not None:
@@ -254,6 +283,49 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
         if claimed and existing_id is not None:
             return RecordedAttempt(Written.EXISTING, existing_id)
         return RecordedAttempt(Written.LEAD_CHANGED)
+
+    def hold_facts(self, campaign_id: int, at: datetime, since: datetime, page: int = 2000):
+        """lead_hold_facts for every lead of the campaign, by id, streamed (a server-side cursor)."""
+        with self.db.cursor(name="outcall_hold_facts") as cur:
+            cur.itersize = page
+            cur.execute(sql.query("lead_hold_facts") + " order by l.id",
+                        {"campaign_id": campaign_id, "at": at, "since": since})
+            cols = None
+            for row in cur:
+                cols = cols or [d.name for d in cur.description]
+                yield dict(zip(cols, row))
+        self.db.commit()
+
+    def hold_groups(self, campaign_id: int, at: datetime, since: datetime) -> list[dict[str, Any]]:
+        return self._rows("lead_hold_groups", {"campaign_id": campaign_id, "at": at, "since": since})
+
+    def assign_missing_clocks(self, campaign_id: int, page: int = 5000) -> int:
+        """Give leads imported before callee clocks existed their clock (from their numbers and
+        any timezone / state / postal_code they kept as variables). Returns how many."""
+        done, after = 0, 0
+        while rows := self._rows("leads_without_clock", {"campaign_id": campaign_id, "after": after, "limit": page}):
+            clocks = [_clock_of(r) for r in rows]
+            # a clock new in this statement is not visible to its own update: run it twice
+            for _ in range(2):
+                self._rows("lead_set_clocks", {"ids": [r["id"] for r in rows],
+                                               "zones": [" ".join(k.zones) for k in clocks],
+                                               "states": [" ".join(k.states) for k in clocks],
+                                               "sources": [k.source for k in clocks]})
+            done, after = done + len(rows), rows[-1]["id"]
+        return done
+
+    def callee_clocks(self) -> dict[int, CalleeClock]:
+        return {r["id"]: CalleeClock(r["id"], tuple(r["zones"].split()), tuple(r["states"].split()), r["source"])
+                for r in self._rows("callee_clocks", {})}
+
+    def calls_from(self, numbers: list[str], since: datetime) -> dict[str, int]:
+        """Calls from each of `numbers` since `since` (caller-ID daily caps)."""
+        return {r["from_number"]: r["calls"] for r in self._rows("attempt_calls_from",
+                                                                  {"numbers": numbers, "since": since})}
+
+    def defer_lead(self, lead_id: int, cycle: int, due_at: datetime, now: datetime) -> None:
+        """A claimed lead that must wait (a cap) is due again at `due_at`."""
+        self._rows("lead_defer", {"lead_id": lead_id, "cycle": cycle, "due_at": due_at, "now": now})
 
     def in_flight(self, campaign_id: int) -> int:
         return self._rows("attempt_in_flight", {"campaign_id": campaign_id})[0]["count"]
@@ -416,14 +488,29 @@ class CampaignHook(CampaignPagesMixin, PostgresHook):
             row = cur.fetchone()
             if row is not None:
                 cur.execute(sql.query("lead_apply_outcome"), self._outcome_params(row[0], cycle, outcome, now))
+                if outcome.opted_out:  # with the judgement: the number is never dialed again
+                    cur.execute(sql.query("dnc_opt_out"), {"attempt_id": attempt_id, "now": now})
         self.db.commit()
         return row is not None
+
+    def opt_out_late(self, call_sid: str, now: datetime) -> None:
+        """The callee of a judged call opted out after all (late post-call variables)."""
+        self._changed("dnc_opt_out_late", {"call_sid": call_sid, "now": now})
 
     @staticmethod
     def _outcome_params(lead_id: int, cycle: int, outcome: CallOutcome, now: datetime) -> dict:
         return {"lead_id": lead_id, "cycle": cycle, "status": outcome.lead_status.value,
                 "next_round": outcome.next_round, "next_contact_index": outcome.next_contact_index,
                 "due_at": outcome.due_at, "goal_met": outcome.goal_met, "reason": outcome.reason, "now": now}
+
+
+def _clock_of(row: dict) -> CalleeClock:
+    variables = row["variables"] or {}
+    place = {k: str(variables[k]).strip() for k in PLACE_COLUMNS if variables.get(k) not in (None, "")}
+    clock = callee_clock(row["phone_number"], row["secondaries"], place)
+    if not isinstance(clock, CalleeClock):  # a bad value kept as a variable: the numbers decide
+        clock = callee_clock(row["phone_number"], row["secondaries"], {})
+    return clock
 
 
 class _LockedAttempt:
@@ -452,6 +539,10 @@ class _LockedAttempt:
         with self._conn.cursor() as cur:
             cur.execute(sql.query("attempt_set_error"), {"attempt_id": self.attempt_id, "error": error,
                                                          "call_status": CallStatus.FAILED.value})
+
+    def set_audit(self, audit: dict) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(sql.query("attempt_set_audit"), {"attempt_id": self.attempt_id, "audit": Jsonb(audit)})
 
     def drop_unplaced(self, now: datetime) -> None:
         with self._conn.cursor() as cur:

@@ -80,13 +80,16 @@ def encode_chunk(cols: LeadColumns, rows: list, default_region: str | None, chec
         else:
             lead, problems = parse_row(cols, row, line, default_region)
         if lead is not None:
+            clock = lead.clock
+            consent = lead.consent_at.isoformat() if lead.consent_at else None
             out.append(f"{line}\tL\t{_text(lead.external_id)}\t{lead.phone_number}\t"
                        f"{{{','.join(lead.secondaries)}}}\t"
-                       f"{_text(json.dumps(lead.variables, ensure_ascii=False, allow_nan=False))}\t\\N\t\\N\t\\N\n")
+                       f"{_text(json.dumps(lead.variables, ensure_ascii=False, allow_nan=False))}\t\\N\t\\N\t\\N\t"
+                       f"{' '.join(clock.zones)}\t{' '.join(clock.states)}\t{_text(clock.source)}\t{_text(consent)}\n")
         for p in problems:
             kind = "R" if p.skipped_row else "W"
             out.append(f"{p.line}\t{kind}\t\\N\t\\N\t\\N\t\\N\t{_text(p.field)}\t"
-                       f"{_text(shown(p.value))}\t{_text(mask_phones_in_text(p.reason))}\n")
+                       f"{_text(shown(p.value))}\t{_text(mask_phones_in_text(p.reason))}\t\\N\t\\N\t\\N\t\\N\n")
     text = "".join(out)
     if checked:
         return text
@@ -121,7 +124,8 @@ def _reject_unstorable(cols, rows, default_region) -> str:
             good.append((line, row))
         else:
             raw = ",".join(v if v.__class__ is str else str(v) for v in row)
-            out.append(f"{line}\tR\t\\N\t\\N\t\\N\t\\N\t\\N\t{_text(shown(raw))}\t{_text(reason)}\n")
+            out.append(f"{line}\tR\t\\N\t\\N\t\\N\t\\N\t\\N\t{_text(shown(raw))}\t{_text(reason)}"
+                       "\t\\N\t\\N\t\\N\t\\N\n")
     return encode_chunk(cols, good, default_region, checked=True) + "".join(out)
 
 
@@ -355,6 +359,7 @@ def _merge_block(cur, block: list[str], params: dict, report: ImportReport) -> N
     cur.execute(sql.query("import_merge_resolve"), params)
     cur.execute(sql.query("import_merge_rejects"), params)
     _reject_not_taken(cur, params, report)
+    cur.execute(sql.query("import_merge_clocks"), params)
     cur.execute(sql.query("import_merge_update"), params)
     report.updated += cur.rowcount
     cur.execute(sql.query("import_merge_insert"), params)

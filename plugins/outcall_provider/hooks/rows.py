@@ -24,6 +24,9 @@ class ClaimedLead:
     last_outcome: str | None
     to_number: str | None        # the contact's number, None if it has none
     invalid_reason: str | None   # why this contact cannot be dialed, if it cannot
+    callee_clock_id: int | None = None  # where the callee may be (outcall_callee_clocks)
+    consent_at: datetime | None = None
+    suppressed: bool = False     # the contact's number is on a do-not-call list
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Named SQL files shipped inside the package: queries/NAME.sql and migrations/NNN_*.sql.
 
 Loaded with importlib.resources, so an installed provider (a wheel, no source tree) has them.
+A query may inline another as a subquery by naming it: `{{lead_hold_facts}}`.
 Queries name the vocabulary instead of spelling it: `{{LeadStatus.PROCESSING}}` becomes
 `'processing'` and `{{WAITING_LEAD_STATUSES}}` becomes `('created', 'rescheduled')` when the
 file is loaded, from rules/states.py. The planner still sees plain literals, so partial
@@ -39,6 +40,8 @@ def _expand(name: str, text: str) -> str:
     words = _vocabulary()
 
     def word(match: re.Match) -> str:
+        if match.group(1) in query_names():  # another named query, inlined as a subquery
+            return query(match.group(1))
         if match.group(1) not in words:
             raise KeyError(f"sql/queries/{name}.sql: unknown word {{{{{match.group(1)}}}}}; "
                            f"known: {', '.join(sorted(words))}")

@@ -9,9 +9,9 @@ with lead as (
     for update
 ), inserted as (
     insert into outcall_attempts (campaign_id, lead_id, cycle, round, contact_index, contact_count,
-                                  to_number, from_number, started_at)
+                                  to_number, from_number, started_at, audit)
     select %(campaign_id)s, lead.id, %(cycle)s, %(round)s, %(contact_index)s, %(contact_count)s,
-           %(to_number)s, %(from_number)s, %(now)s
+           %(to_number)s, %(from_number)s, %(now)s, %(audit)s
     from lead
     on conflict (lead_id, cycle, round, contact_index) do nothing
     returning id

@@ -1,11 +1,16 @@
 -- Claim up to `limit` due leads for the next dial. SKIP LOCKED lets any number of
 -- workers claim side by side without waiting on, or taking, each other's leads.
+-- Compliance gate: only leads whose callee clock is inside its hours now (`open_clocks`, null =
+-- no gate), and with consent when the campaign requires it. `suppressed`: the contact's number
+-- is on a do-not-call list, so the dialer skips it instead of dialing.
 with due as (
     select id
     from outcall_leads
     where campaign_id = %(campaign_id)s
       and status in {{WAITING_LEAD_STATUSES}}
       and due_at <= %(now)s
+      and (%(open_clocks)s::int[] is null or callee_clock_id = any(%(open_clocks)s::int[]))
+      and (not %(require_consent)s or consent_at is not null)
     order by due_at, id
     limit %(limit)s
     for update skip locked
@@ -17,7 +22,8 @@ with due as (
     returning l.id
 )
 select t.id, t.cycle, t.round, t.contact_index, t.contact_count, t.phone_number, t.external_id,
-       t.variables, t.last_outcome, t.to_number, t.invalid_reason
+       t.variables, t.last_outcome, t.to_number, t.invalid_reason, t.callee_clock_id, t.consent_at,
+       exists (select 1 from outcall_dnc d where d.phone_number = t.to_number) as suppressed
 from outcall_dial_targets t
 join claimed using (id)
 order by t.id

@@ -11,6 +11,9 @@ set phone_number = r.phone,
     variables = l.variables || r.variables,
     import_id = %(report_id)s,
     source_line = r.line,
-    updated_at = %(now)s
+    updated_at = %(now)s,
+    callee_clock_id = k.id,
+    consent_at = r.consent_at
 from outcall_resolved r
+join outcall_callee_clocks k on (k.zones, k.states, k.source) = (r.zones, r.states, r.zone_source)
 where r.reason_taken is null and r.target_id is not null and l.id = r.target_id

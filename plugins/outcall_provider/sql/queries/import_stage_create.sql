@@ -8,5 +8,9 @@ create temp table if not exists outcall_stage (
     variables   jsonb,
     field       text,
     value       text,
-    reason      text
+    reason      text,
+    zones       text,       -- the lead's CalleeClock (rules/compliance.py)
+    states      text,
+    zone_source text,
+    consent_at  timestamptz
 ) on commit drop
