@@ -1,0 +1,1 @@
+select count(*) as count from outcall_dnc where list = %(list)s
