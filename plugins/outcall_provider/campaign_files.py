@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from outcall_provider.rules.campaign import Campaign, CampaignFileError, parse_campaign
+from outcall_provider.rules.state_rules import StateRules
 
 
 def campaigns_dir() -> Path:
@@ -27,7 +28,25 @@ def load_campaign(path: str | os.PathLike) -> Campaign:
     if campaign.name != path.stem:
         raise CampaignFileError(str(path), [
             f"name: {campaign.name!r} must match the file name {path.stem!r} (the DAG id is campaign_<name>)"])
+    state_rules(campaign)  # a broken rules file makes the campaign file invalid, not a failed tick
     return campaign
+
+
+def state_rules(campaign: Campaign) -> StateRules:
+    """The shipped US state rules, extended or overridden by the campaign's compliance.state_rules
+    file (relative to the campaign file)."""
+    shipped = StateRules.shipped()
+    if not campaign.compliance.state_rules:
+        return shipped
+    path = Path(campaign.path).parent / campaign.compliance.state_rules
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CampaignFileError(campaign.path, [f"compliance.state_rules: cannot read {path}: {e}"]) from e
+    try:
+        return shipped.extended(text, str(path))
+    except ValueError as e:
+        raise CampaignFileError(campaign.path, [f"compliance.state_rules: {e}"]) from None
 
 
 def campaign_path(name: str, folder: Path | None = None) -> Path | None:

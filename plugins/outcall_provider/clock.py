@@ -1,17 +1,22 @@
 """The one clock. Decisions take `now` from here and pass it on (into rules and SQL).
 
-`OUTCALL_NOW` (an ISO time) pins the clock for replays and dry runs.
+`OUTCALL_NOW` (an ISO time) pins the clock for replays and dry runs. With `OUTCALL_NOW_SINCE`
+(a Unix time) the clock runs on from OUTCALL_NOW as from that real moment: a whole stack replays
+a chosen hour (callee-local hours at 07:58 in California) while Airflow keeps its own clock.
 """
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 
 def now() -> datetime:
     pinned = os.environ.get("OUTCALL_NOW")
     if pinned:
-        return parse_time(pinned)
+        since = os.environ.get("OUTCALL_NOW_SINCE")
+        moved = timedelta(seconds=time.time() - float(since)) if since else timedelta(0)
+        return parse_time(pinned) + moved
     return datetime.now(timezone.utc)
 
 

@@ -63,8 +63,8 @@ def make_engine(hook, sandbox, tmp_path):
 
     engines = []
 
-    def make(csv_text: str, clock=None, orphan_grace=None, **retry):
-        campaign = parse_campaign_dict(campaign_spec(**retry), str(tmp_path / "example.yaml"))
+    def make(csv_text: str, clock=None, orphan_grace=None, name: str = "example", **retry):
+        campaign = parse_campaign_dict({**campaign_spec(**retry), "name": name}, str(tmp_path / f"{name}.yaml"))
         now = datetime.now(timezone.utc)
         cid = hook.upsert_campaign(campaign, now)
         path = tmp_path / f"leads{len(engines)}.csv"

@@ -244,7 +244,7 @@ def test_an_account_problem_stops_the_dialer_and_blames_no_number(hook, make_eng
 
     engine = make_engine(HEADER + "+14155550136,,s1,S\n+14155550137,,s2,S\n+14155550138,,s3,S\n")
     engine.campaign = dataclasses.replace(
-        engine.campaign, assistant=dataclasses.replace(engine.campaign.assistant, phone_number="+14155550199"))
+        engine.campaign, assistant=dataclasses.replace(engine.campaign.assistant, phone_numbers=("+14155550199",)))
     with pytest.raises(TwilioAccountError, match=r"21210.*assistant.phone_number"):
         dial_due(engine)
     assert sandbox.calls() == []

@@ -164,7 +164,7 @@ def test_claim_sends_one_dialer_to_wait_for_a_window_opening_this_tick(hook, san
     from datetime import datetime, timedelta, timezone
 
     now = datetime.now(timezone.utc)
-    hours = f"{now + timedelta(minutes=2):%H:%M}-{now + timedelta(minutes=30):%H:%M}"
+    hours = f"{now + timedelta(minutes=3):%H:%M}-{now + timedelta(minutes=30):%H:%M}"
     (campaigns / "leads.csv").write_text("phone_number\n+14155550101\n")
     write_campaign(campaigns, leads={"csv": "leads.csv"}, assistant__timezone="UTC",
                    schedule={"hours": hours, "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})

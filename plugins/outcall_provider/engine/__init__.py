@@ -10,11 +10,14 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from outcall_provider import clock as default_clock
+from outcall_provider.campaign_files import state_rules as load_state_rules
+from outcall_provider.engine.compliance import ComplianceGate
 from outcall_provider.engine.dialer import Dialer, DialReport
 from outcall_provider.engine.reconciler import ORPHAN_GRACE, PRICE_RECHECK, Reconciler, ReconcileReport
 from outcall_provider.hooks.campaign import CampaignHook
 from outcall_provider.hooks.twilio import TwilioHook
 from outcall_provider.rules.campaign import Campaign
+from outcall_provider.rules.state_rules import StateRules
 
 __all__ = ["CallEngine", "DialReport", "ReconcileReport", "ORPHAN_GRACE", "campaign_engine"]
 
@@ -25,11 +28,21 @@ class CallEngine(Dialer, Reconciler):
     def __init__(self, store: CampaignHook, twilio: TwilioHook, campaign: Campaign, campaign_id: int, *,
                  clock: Callable[[], datetime] = default_clock.now, sleep: Callable[[float], None] = time.sleep,
                  poll_interval: float = 1.0, variables_grace: timedelta = timedelta(minutes=5),
-                 orphan_grace: timedelta = ORPHAN_GRACE, price_recheck: timedelta = PRICE_RECHECK):
+                 orphan_grace: timedelta = ORPHAN_GRACE, price_recheck: timedelta = PRICE_RECHECK,
+                 state_rules: StateRules | None = None):
         self.store, self.twilio, self.campaign, self.campaign_id = store, twilio, campaign, campaign_id
         self.clock, self.sleep, self.poll_interval = clock, sleep, poll_interval
         self.variables_grace, self.orphan_grace, self.price_recheck = variables_grace, orphan_grace, price_recheck
         self.window = campaign.window()
+        self._state_rules = state_rules if state_rules is not None else load_state_rules(campaign)
+        self._gate: ComplianceGate | None = None
+
+    @property
+    def gate(self) -> ComplianceGate:
+        """The campaign's compliance gate (made again if the campaign was replaced)."""
+        if self._gate is None or self._gate.campaign is not self.campaign:
+            self._gate = ComplianceGate(self.store, self.campaign, self._state_rules)
+        return self._gate
 
 
 

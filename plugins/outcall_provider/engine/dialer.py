@@ -16,11 +16,12 @@ from outcall_provider.hooks.campaign import Written
 from outcall_provider.hooks.rows import ClaimedLead
 from outcall_provider.hooks.twilio import CallNotPlaced, CallOutcomeUnknown, TwilioAccountError
 from outcall_provider.rules.outcome import CallOutcome, LeadProgress, decide_unreachable
-from outcall_provider.rules.phone import mask_phone
+from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
 
 log = logging.getLogger(__name__)
 
 REFILL_CLAIM = 10                      # leads a refilling dialer claims at a time
+DNC_REASON = "on a do-not-call list"   # why a suppressed contact is not dialed
 
 
 @dataclasses.dataclass
@@ -31,6 +32,9 @@ class DialReport:
     already_recorded: int = 0
     changed_by_person: int = 0
     unresolved: int = 0
+    suppressed: int = 0      # contacts skipped: on a do-not-call list
+    held: int = 0            # not called right before the call: outside the callee's hours, or DNC since the claim
+    capped: int = 0          # deferred: the number's frequency cap, or every caller ID at its daily cap
     window_closed: bool = False
     idle: bool = False  # ended with lines free, no call in flight and no lead due before the deadline
 
@@ -45,6 +49,10 @@ class _WindowClosed(_NotPlaced):
 
 class _LeadChanged(_NotPlaced):
     """A person changed the lead since its attempt was written."""
+
+
+class _Held(_NotPlaced):
+    """A compliance check right before the call says no (the callee's hours, a DNC list)."""
 
 
 
@@ -81,7 +89,8 @@ class Dialer:
                     in_flight = self.store.in_flight(self.campaign_id)
                     room = self.campaign.max_calls_in_parallel - in_flight
                     if room > 0:  # claim only what can be dialed now: claims wait for no one
-                        queue.extend(self.store.claim_due_leads(self.campaign_id, now, min(room, REFILL_CLAIM)))
+                        queue.extend(self.store.claim_due_leads(self.campaign_id, now, min(room, REFILL_CLAIM),
+                                                                **self.gate.claim_filter(now)))
                     if not queue:
                         # wait while a call may end, or a lead fall due, before the deadline
                         if deadline is None or not (in_flight or self._lead_due_before(deadline)):
@@ -101,7 +110,7 @@ class Dialer:
         return report
 
     def _lead_due_before(self, deadline: datetime) -> bool:
-        next_due = self.store.next_due_at(self.campaign_id)
+        next_due = self.store.next_due_at(self.campaign_id, self.gate.next_due_filter(self.clock()))
         return next_due is not None and next_due < deadline
 
     def _wait_for_a_free_line(self) -> None:
@@ -116,9 +125,26 @@ class Dialer:
             self._skip_invalid_contact(lead, lead.invalid_reason or "no number", now)
             report.skipped_invalid += 1
             return None
-        from_number = self.campaign.assistant.phone_number
+        if lead.suppressed:  # checked by the claim: never dialed, by any campaign
+            self._skip_invalid_contact(lead, DNC_REASON, now, outcome_reason="do_not_call")
+            report.suppressed += 1
+            return None
+        caller = self.gate.caller(lead, now)
+        if caller.number is None:
+            self.store.defer_lead(lead.id, lead.cycle, self.gate.next_day_start(now), now)
+            report.capped += 1
+            return None
+        from_number = caller.number
+        audit = self._audit_at_record(lead, caller)
         recorded = self.store.record_attempt(self.campaign_id, lead, lead.to_number, from_number, now,
-                                             max_in_flight=self.campaign.max_calls_in_parallel)
+                                             max_in_flight=self.campaign.max_calls_in_parallel,
+                                             caps=self.gate.number_caps(lead), audit=audit)
+        if recorded.written is Written.CAPPED:  # waits until the oldest counted call ages out
+            self.store.defer_lead(lead.id, lead.cycle, recorded.until, now)
+            log.info("lead %s: %s had its calls (frequency cap); due again at %s", lead.id,
+                     mask_phone(lead.to_number), recorded.until.isoformat())
+            report.capped += 1
+            return None
         if recorded.written is Written.EXISTING:
             # This exact attempt was written before (a retried task): reconciliation resolves
             # it from Twilio's own records. Dialing again could call the person twice.
@@ -132,10 +158,17 @@ class Dialer:
         with self.store.attempt_locked(recorded.attempt_id) as attempt:
             def before_each_try() -> None:  # each try of the create, 429 retries included
                 self.store.pace(self._account_sid(), self.twilio.calls_per_second, self.clock, self.sleep)
-                if not self.window.is_open(self.clock()):  # the wait for a CPS slot may end past the window
+                at = self.clock()
+                if not self.window.is_open(at):  # the wait for a CPS slot may end past the window
                     raise _WindowClosed
+                hours = self.gate.hours(lead, at)
+                if hours.hold is not None:
+                    raise _Held(f"{hours.hold.value}: {hours.why}")
+                if self.store.is_suppressed(lead.to_number):
+                    raise _Held("dnc: the number was put on a do-not-call list since the claim")
                 if not attempt.lead_still_ours(lead.id, lead.cycle):
                     raise _LeadChanged
+                attempt.set_audit(self._audit_before_call(lead, at, hours))
 
             try:
                 sid = self._place(lead, from_number, before_each_try)
@@ -143,6 +176,9 @@ class Dialer:
                 attempt.drop_unplaced(self.clock())
                 if isinstance(e, _WindowClosed):
                     report.window_closed = True
+                elif isinstance(e, _Held):  # due again; the claim holds it back until allowed
+                    log.info("lead %s: not called now (%s)", lead.id, mask_phones_in_text(str(e)))
+                    report.held += 1
                 else:
                     report.changed_by_person += 1
                 return None
@@ -199,13 +235,40 @@ class Dialer:
         outcome = self._judge_unreachable(lead, has_dialable, now)
         self.store.apply_outcome(attempt_id, lead.cycle, outcome, now)
 
-    def _skip_invalid_contact(self, lead: ClaimedLead, reason: str, now: datetime) -> None:
+    def _skip_invalid_contact(self, lead: ClaimedLead, reason: str, now: datetime,
+                              outcome_reason: str = "invalid_number") -> None:
         has_dialable = self.store.mark_contact_invalid(lead.id, lead.contact_index, reason)
-        self.store.apply_lead_outcome(lead.id, lead.cycle, self._judge_unreachable(lead, has_dialable, now), now)
+        outcome = self._judge_unreachable(lead, has_dialable, now, outcome_reason)
+        self.store.apply_lead_outcome(lead.id, lead.cycle, outcome, now)
 
-    def _judge_unreachable(self, lead: ClaimedLead, has_dialable: bool, now: datetime) -> CallOutcome:
+    def _judge_unreachable(self, lead: ClaimedLead, has_dialable: bool, now: datetime,
+                           reason: str = "invalid_number") -> CallOutcome:
         progress = LeadProgress(lead.round, lead.contact_index, lead.contact_count)
-        return decide_unreachable(self.campaign.retry, progress, has_dialable, now)
+        return decide_unreachable(self.campaign.retry, progress, has_dialable, now, reason)
+
+    def _audit_at_record(self, lead: ClaimedLead, caller) -> dict:
+        """What is known when the attempt is written (the frequency count is added under its lock)."""
+        c = self.campaign.compliance
+        audit = {"caller_id": {"number": caller.number, "strategy": self.campaign.assistant.caller_id,
+                               "why": caller.why},
+                 "consent_at": lead.consent_at.isoformat() if lead.consent_at else None,
+                 "consent_required": c.require_consent}
+        if c.recipient_hours is None:
+            audit["recipient_hours_off"] = c.reason
+        return audit
+
+    def _audit_before_call(self, lead: ClaimedLead, at: datetime, hours) -> dict:
+        """What allowed the call right before it was placed."""
+        clock = self.gate.clock(lead.callee_clock_id)
+        c = self.campaign.compliance
+        return {"checked_at": at.isoformat(),
+                "campaign_window": f"{self.campaign.schedule.hours} {','.join(self.campaign.schedule.days)} "
+                                   f"{self.campaign.assistant.timezone}",
+                "recipient_hours": str(c.recipient_hours) if c.recipient_hours else None,
+                "local_times": hours.local_times, "zones": list(clock.zones), "zone_source": clock.source,
+                "states": list(clock.states),
+                "state_rules": [self.gate.state_rules.summary(s) for s in clock.states],
+                "dnc": {"suppressed": False, "list_version": self.store.dnc_version()}}
 
     def _account_sid(self) -> str:
         self.twilio.get_conn()

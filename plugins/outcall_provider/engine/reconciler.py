@@ -102,10 +102,12 @@ class Reconciler:
         found: dict[str, CallInfo] = {}
         if len(attempts) >= LIST_INSTEAD_OF_FETCH:
             since = min(a.started_at for a in attempts) - CLOCK_SKEW
-            for c in self.twilio.list_calls(from_=self.campaign.assistant.phone_number, start_time_after=since):
-                if c.sid in wanted:
-                    found[c.sid] = c
-            report.twilio_requests += 1 + len(found) // 1000
+            for caller in self.campaign.assistant.phone_numbers:  # one list per caller ID of the pool
+                for c in self.twilio.list_calls(from_=caller, start_time_after=since):
+                    if c.sid in wanted:
+                        found[c.sid] = c
+                report.twilio_requests += 1
+            report.twilio_requests += len(found) // 1000
         for sid in wanted - found.keys():  # few: calls still queued (no start_time yet) and the like
             found[sid] = self._fetch(sid, report)
         return found
@@ -126,7 +128,8 @@ class Reconciler:
         result = CallResult(status, answered_by=call.answered_by if call else attempt.answered_by,
                             variables=attempt.variables, ended_at=ended_at)
         progress = LeadProgress(attempt.round, attempt.contact_index, attempt.contact_count)
-        outcome = decide(self.campaign.retry, progress, result, now, grace=self.variables_grace)
+        outcome = decide(self.campaign.retry, progress, result, now, grace=self.variables_grace,
+                         opt_out_variable=self.campaign.compliance.opt_out_variable)
         if outcome.action is Action.WAIT:
             report.waiting_for_variables += 1
             return

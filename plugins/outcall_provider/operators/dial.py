@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -69,8 +69,11 @@ class DialLeadsOperator(BaseOperator):
                 self._note_completion(engine)
                 self.log.info("dialed %s; nothing to dial until a lead falls due: waiting in the triggerer "
                               "until %s", total, deadline.isoformat())
+                gate = engine.gate.next_due_filter(clock.now())
+                gate["opens_at"] = [t.isoformat() for t in gate["opens_at"]]
                 self.defer(trigger=LeadDueTrigger(db_conn_id=engine.campaign.db_conn_id,
-                                                  campaign_id=engine.campaign_id, deadline=deadline.isoformat()),
+                                                  campaign_id=engine.campaign_id, deadline=deadline.isoformat(),
+                                                  gate=gate),
                            method_name="resume_dialing", kwargs={"total": total})
         finally:
             engine.store.close()
@@ -78,10 +81,15 @@ class DialLeadsOperator(BaseOperator):
         return total
 
     def _deadline(self, context):
+        """When this tick's dialing ends, on outcall's clock. The tick runs on Airflow's clock
+        (the run's start), so the time it has left is carried over: the two differ in a replay
+        (clock.py), and a deadline mixed from both would end dialing at once or never."""
         if not self.tick_seconds:
             return None
-        started = (context["dag_run"].start_date or clock.now()) if "dag_run" in context else clock.now()
-        return started + timedelta(seconds=self.tick_seconds) - TICK_HANDOVER
+        dag_run = context.get("dag_run")
+        started = getattr(dag_run, "start_date", None)
+        used = datetime.now(timezone.utc) - started if started else timedelta(0)
+        return clock.now() + timedelta(seconds=self.tick_seconds) - TICK_HANDOVER - used
 
     @staticmethod
     def _note_completion(engine) -> None:

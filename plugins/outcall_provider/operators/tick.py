@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
-from outcall_provider.campaign_files import find_campaign, leads_csv_path
+from outcall_provider.campaign_files import find_campaign, leads_csv_path, state_rules
+from outcall_provider.engine.compliance import ComplianceGate
 from outcall_provider.exceptions import PreflightError
 from outcall_provider.hooks import campaign_hooks
 from outcall_provider.hooks.warehouse import WarehouseRows
@@ -42,6 +43,8 @@ class SyncCampaignOperator(BaseOperator):
             campaign_id = store.upsert_campaign(campaign, now)
             row = store.get_campaign(campaign.name)
             leads_fp = self._sync_leads(campaign, store, campaign_id, row["leads_fingerprint"], now)
+            if assigned := store.assign_missing_clocks(campaign_id):
+                self.log.info("%s leads imported before callee clocks existed got theirs", assigned)
             preflight_fp = hashlib.sha256(
                 (json.dumps(campaign.to_dict(), sort_keys=True) + (leads_fp or "")).encode()).hexdigest()
             if preflight_fp != row["preflight_fingerprint"]:
@@ -93,13 +96,14 @@ class SyncCampaignOperator(BaseOperator):
 
     def _preflight(self, campaign, store, twilio, campaign_id: int) -> None:
         """Gather the facts and let rules/preflight.py judge them."""
-        phone = campaign.assistant.phone_number
+        pool = campaign.assistant.phone_numbers
         # The connection's `min_balance` extra; the operator argument only overrides it.
         floor = self.min_balance if self.min_balance is not None else twilio.min_balance
         balance, currency = twilio.balance()
         leads = store.campaign_progress(campaign_id)["leads"]
         result = preflight.check(preflight.PreflightFacts(
-            caller_id=phone, caller_id_owned=twilio.owns_number(phone), account_sid=twilio.account_sid,
+            caller_ids=pool, not_owned=tuple(n for n in pool if not twilio.owns_number(n)),
+            account_sid=twilio.account_sid,
             twilio_conn_id=campaign.twilio_conn_id, balance=balance, currency=currency, min_balance=floor,
             leads=leads, undialable_leads=store.leads_without_dialable_contact(campaign_id) if leads else 0))
         if not result.passed:
@@ -107,8 +111,8 @@ class SyncCampaignOperator(BaseOperator):
                                  + "\n".join(f"- {p}" for p in result.problems))
         for warning in result.warnings:
             self.log.warning("%s", warning)
-        self.log.info("preflight passed: %s owned, balance %.2f %s, %s leads", mask_phone(phone), balance,
-                      currency, leads)
+        self.log.info("preflight passed: %s owned, balance %.2f %s, %s leads",
+                      ", ".join(mask_phone(n) for n in pool), balance, currency, leads)
 
 
 class ClaimBatchesOperator(BaseOperator):
@@ -143,7 +147,9 @@ class ClaimBatchesOperator(BaseOperator):
                 self.log.info("every lead is completed or out of attempts; nothing to dial")
                 return [{"campaign": campaign.name, "lead_ids": [], "label": "watches for new or reset leads"}]
             room = max(campaign.max_calls_in_parallel - store.in_flight(campaign_id), 0)
-            leads = store.claim_due_leads(campaign_id, now, min(room, BATCH_SIZE * MAX_BATCHES))
+            gate = ComplianceGate(store, campaign, state_rules(campaign))
+            leads = store.claim_due_leads(campaign_id, now, min(room, BATCH_SIZE * MAX_BATCHES),
+                                          **gate.claim_filter(now))
             lead_ids = [lead.id for lead in leads]
             chunks = [lead_ids[i:i + BATCH_SIZE] for i in range(0, len(lead_ids), BATCH_SIZE)]
             chunks = chunks or [[]]  # one refilling dialer at least
