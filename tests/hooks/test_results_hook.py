@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from outcall_provider import sql
 from outcall_provider.campaign_files import load_campaign
 from outcall_provider.exceptions import ResultsTableError
 from outcall_provider.hooks.results import ResultsHook
@@ -213,3 +214,28 @@ def test_export_rows_since_a_time(hook, campaign, leads, results):
     assert [r["external_id"] for r in results.rows("leads", since=later)] == ["crm-2"]
     (call,) = results.rows("attempts", since=later)
     assert call["to_number"] == "+14155550002" and call["call_status"] == "busy"
+
+
+def test_each_call_goes_out_with_its_audit_and_an_older_table_gets_the_column(hook, campaign, leads, results,
+                                                                               warehouse):
+    """Issue 12: the audit of what allowed a call is exported with the results. A table created
+    before audits existed gets the column on the next export instead of being refused."""
+    warehouse.execute("create schema crm")
+    ddl = sql.query("results_create_attempts").format(table=f"{TABLE}_attempts")
+    warehouse.execute(ddl.replace("    audit          jsonb,\n", ""))
+    cid = hook.campaign_id(campaign.name)
+    lead = leads["crm-1"]
+    attempt = hook.record_attempt(cid, lead, lead.phone_number, FROM, NOW,
+                                  audit={"caller_id": {"number": FROM, "strategy": "local"}}).attempt_id
+    with hook.attempt_locked(attempt) as placing:
+        placing.set_audit({"local_times": {"America/Los_Angeles": "2026-11-02 07:00:00 PST"}})
+        placing.set_sid("CA" + "7" * 32)
+    hook.update_attempt_call(attempt, "busy", ended_at=NOW)
+    outcome = decide(campaign.retry, LeadProgress(lead.round, lead.contact_index, lead.contact_count),
+                     CallResult("busy"), NOW)
+    assert hook.apply_outcome(attempt, lead.cycle, outcome, NOW)
+    results.export("run-1", NOW)
+    [row] = table_rows(warehouse, f"{TABLE}_attempts", "attempt_id")
+    assert row["audit"] == {"caller_id": {"number": FROM, "strategy": "local"},
+                            "local_times": {"America/Los_Angeles": "2026-11-02 07:00:00 PST"}}
+

@@ -141,6 +141,10 @@ class Warehouse:
         columns = _KINDS[kind][1]
         found = dict(self.hook.get_records(sql.query("results_columns").format(schema=schema, name=name)))
         if found:
+            for column, kind_ in results.ADDED_COLUMNS.items():
+                if column in {c.name for c in columns} and column not in found:
+                    self.hook.run(sql.query("results_add_column").format(table=table, column=column, type=kind_))
+                    found[column] = kind_
             results.check_table(table, columns, found)
         else:
             self.hook.run(sql.query("results_create_schema").format(schema=schema))

@@ -74,7 +74,10 @@ ATTEMPT_COLUMNS = (
     Column("transcript", "text", "the call's transcript, when the assistant sent one"),
     Column("recording_url", "text", "the call's recording, when there is one"),
     Column("judged_at", "timestamp", "when outcall judged the call"),
+    Column("audit", "json", "what allowed the call: callee local times, rules checked, caller ID"),
 )
+# Columns added after tables were first created: an existing table without them gets them.
+ADDED_COLUMNS = {"audit": "jsonb"}
 LEAD_KEY = ("campaign", "lead_id")
 ATTEMPT_KEY = ("campaign", "attempt_id")
 FORMATS = ("csv", "jsonl")

@@ -5,7 +5,7 @@ select a.id as attempt_id, a.call_sid, a.lead_id, l.external_id, a.to_number,
        a.started_at, a.ended_at, a.call_status, a.answered_by, a.duration_s, a.price, a.price_unit,
        a.outcome_reason as outcome, a.goal_met,
        coalesce(a.variables, '{}') || coalesce(a.late_variables, '{}') as variables,
-       a.transcript, a.recording_url, a.judged_at
+       a.transcript, a.recording_url, a.judged_at, a.audit
 from outcall_attempts a
 join outcall_leads l on l.id = a.lead_id
 where a.campaign_id = %(campaign_id)s and a.judged_at is not null

@@ -20,5 +20,6 @@ create table if not exists {table} (
     transcript     text,
     recording_url  text,
     judged_at      timestamptz not null,
+    audit          jsonb,
     primary key (campaign, attempt_id)
 )
