@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import psycopg
@@ -20,7 +21,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from outcall_provider.api import webhooks
-from outcall_provider.api.routes import calls, campaigns, exports, imports, leads, vocabulary
+from outcall_provider.api.routes import calls, campaigns, dnc, exports, imports, leads, vocabulary
 from outcall_provider.rules.phone import mask_phones_in_text
 
 log = logging.getLogger(__name__)
@@ -40,14 +41,47 @@ def _database_error(request, exc: psycopg.Error) -> JSONResponse:
     return JSONResponse({"detail": f"the campaign store refused the request: {message}"}, status_code=500)
 
 
+# A phone number in a request's path or query (a DNC check, a lead search), plain or URL-encoded.
+_NUMBER_IN_TARGET = re.compile(rb"(?:%2B|\+)?\d{7,15}")
+
+
+def _mask_target(target: bytes) -> bytes:
+    return _NUMBER_IN_TARGET.sub(lambda m: b"*" * (len(m.group(0)) - 4) + m.group(0)[-4:], target)
+
+
+class MaskNumbersInAccessLog:
+    """The API server's access log prints each request's path and query. Once the route has read
+    them, the phone numbers in them are masked there, so that no full number reaches the log."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_masked(message):
+            if message["type"] == "http.response.start":  # the server logs the request after this
+                for key in ("path", "raw_path", "query_string", "root_path"):
+                    value = scope.get(key)
+                    if isinstance(value, bytes):
+                        scope[key] = _mask_target(value)
+                    elif isinstance(value, str):
+                        scope[key] = _mask_target(value.encode("latin-1")).decode("latin-1")
+            await send(message)
+
+        await self.app(scope, receive, send_masked)
+
+
 def create_campaigns_app() -> FastAPI:
     app = FastAPI(title="outcall campaigns", version="1",
                   description="Campaigns page and its JSON API, inside the Airflow API server.",
                   dependencies=[Depends(requires_access_view(AccessView.PLUGINS))],
                   docs_url=None, redoc_url=None, openapi_url=None)
-    for resource in (vocabulary, campaigns, leads, imports, calls, exports):  # the JSON API, one router each
+    for resource in (vocabulary, campaigns, leads, imports, calls, exports, dnc):  # the JSON API, one router each
         app.include_router(resource.router)
     app.add_exception_handler(psycopg.Error, _database_error)
+    app.add_middleware(MaskNumbersInAccessLog)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi():

@@ -246,8 +246,33 @@ class Call(BaseModel):
     outcome_note: str | None = Field(description="What else the judgment noted, e.g. variables waited for.")
     transcript: str | None = Field(description="The assistant's transcript of the call, as it sent it.")
     recording_url: str | None = Field(description="http(s) URL of the call's recording, as the assistant sent it.")
+    audit: dict[str, Any] | None = Field(
+        default=None,
+        description="What allowed the call (compliance, issue 12): checked_at, campaign_window, recipient_hours "
+                    "or recipient_hours_off (the written reason they are off), local_times {zone: callee's local "
+                    "time}, zones, zone_source, states, state_rules, dnc {list_version}, frequency {calls_before, "
+                    "cap}, consent_at, consent_required, caller_id {number (masked to its last 4 digits), "
+                    "strategy, why}. Null for a call placed before audits were kept.")
 
 
 class CallPage(BaseModel):
     calls: list[Call] = Field(description="Calls, newest first.")
     next_before: int | None = Field(description="`before` of the next page; null on the last page.")
+
+
+# -- compliance ------------------------------------------------------------------------------
+class HoldReasonInfo(BaseModel):
+    code: str = Field(description="Reason code, as `outcall preview --json` writes it.")
+    label: str = Field(description="A short human label.")
+    meaning: str = Field(description="What the reason means.")
+
+
+class HeldCounts(BaseModel):
+    """How many of a campaign's leads are held back, and why, at one moment."""
+
+    at: Timestamp = Field(description="The moment judged: when the counts were computed, or the `at` asked for.")
+    cached: bool = Field(description="Answered from the API server's cache (counts of `now` are kept ~30 s).")
+    dialable: int = Field(description="Leads a dialer could call at that moment.")
+    held: dict[str, int] = Field(description="Leads held back per reason code, every code listed; a lead "
+                                             "counts under each of its reasons.")
+    reasons: list[HoldReasonInfo] = Field(description="Every reason code with its label and meaning, in order.")

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from outcall_provider import campaign_files
 from outcall_provider.rules.campaign import Campaign, CampaignFileError, parse_campaign_dict
-from outcall_provider.rules.phone import InvalidPhone, mask_phones_in_text, normalize_phone
+from outcall_provider.rules.phone import InvalidPhone, mask_phone, mask_phones_in_text, normalize_phone
 from outcall_provider.rules.progress import page_status
-from outcall_provider.rules.states import LEAD_STATUSES
+from outcall_provider.rules.states import HOLD_REASONS, LEAD_STATUSES, HoldReason
 
 _LEAD_ID = re.compile(r"#?(\d{1,18})")
 
@@ -194,4 +194,63 @@ def calls_page(hook, view: CampaignView, *, before: int | None = None, limit: in
     if view.store_id is None:
         return {"calls": [], "next_before": None}
     calls = hook.page_calls(view.store_id, before=before, limit=limit, lead_id=lead_id)
+    for call in calls:
+        call["audit"] = audit_shown(call.get("audit"))
     return {"calls": calls, "next_before": calls[-1]["id"] if len(calls) == limit else None}
+
+
+def audit_shown(audit: dict | None) -> dict | None:
+    """An attempt's audit as the page shows it: the caller ID masked to its last 4 digits, and
+    the free text that may quote a number (why that caller ID, a written reason) masked too."""
+    if not audit:  # a call placed before audits were kept
+        return None
+    audit = dict(audit)
+    if isinstance(audit.get("caller_id"), dict):
+        caller = audit["caller_id"] = dict(audit["caller_id"])
+        if caller.get("number"):
+            caller["number"] = mask_phone(str(caller["number"]))
+        if isinstance(caller.get("why"), str):
+            caller["why"] = mask_phones_in_text(caller["why"])
+    for key in ("recipient_hours_off", "zone_source"):
+        if isinstance(audit.get(key), str):
+            audit[key] = mask_phones_in_text(audit[key])
+    return audit
+
+
+# What each hold reason means, in the page's words (codes: rules/states.HoldReason).
+HOLD_LABELS: dict[HoldReason, tuple[str, str]] = {
+    HoldReason.CAMPAIGN_WINDOW: ("outside the calling window",
+                                 "the campaign's schedule (hours and days on the assistant's clock) is closed"),
+    HoldReason.RECIPIENT_HOURS: ("callee's local time",
+                                 "it is outside compliance.recipient_hours (default 08:00-21:00) in a time zone "
+                                 "the callee may be in, or no time zone is known for the lead"),
+    HoldReason.STATE_RULE: ("state calling rules",
+                            "a US state of the callee forbids calls at this hour or on this day"),
+    HoldReason.DNC: ("do-not-call", "the number is on a do-not-call list of the store"),
+    HoldReason.FREQUENCY_CAP: ("called too often lately",
+                               "the number had its allowed calls (from any campaign) in the cap's rolling period"),
+    HoldReason.NO_CONSENT: ("no consent",
+                            "compliance.require_consent is on and the lead has no consent_at"),
+    HoldReason.NOT_DUE: ("waiting or in a call",
+                         "waiting for its next attempt, or claimed by a dialer or in a call now"),
+    HoldReason.TERMINAL: ("done", "the lead is completed or max_retries: it is not called again"),
+    HoldReason.NO_DIALABLE_CONTACT: ("no number to dial", "no number of the lead is one Twilio accepts"),
+}
+
+
+def hold_reasons_legend() -> list[dict[str, str]]:
+    return [{"code": r.value, "label": HOLD_LABELS[r][0], "meaning": HOLD_LABELS[r][1]} for r in HoldReason]
+
+
+def held_counts(hook, view: CampaignView, at: datetime) -> dict[str, Any]:
+    """How many of the campaign's leads each reason holds back at `at` (a lead counts under each
+    of its reasons), and how many are dialable then. Reads every lead of the campaign (grouped
+    in SQL): the route caches it."""
+    from outcall_provider.engine.compliance import ComplianceGate
+
+    counts = dict.fromkeys([*HOLD_REASONS, "dialable"], 0)
+    if view.store_id is not None and view.campaign is not None:
+        gate = ComplianceGate(hook, view.campaign, campaign_files.state_rules(view.campaign))
+        counts = gate.held_counts(hook.hold_groups(view.store_id, **gate.hold_params(at)), at)
+    dialable = counts.pop("dialable")
+    return {"at": at, "dialable": dialable, "held": counts, "reasons": hold_reasons_legend()}

@@ -242,6 +242,10 @@ def _store_variables(call_sid: str, values: dict, stores: list[str], transcript:
         log.info("call %s: post-call report with no values (%s): not counted as received", call_sid, names)
     elif kept_as == "late":
         body["note"] = "the call was judged before these values arrived: they are kept on it, not judged on"
+        opt_out = call.get("opt_out_variable")
+        if opt_out and values.get(opt_out) is True:  # a person's "don't call me again" still counts
+            thread_hook(conn_id).opt_out_late(call_sid, now)
+            body["note"] += f"; {opt_out} is true: the number is on the do-not-call list"
         log.warning("call %s: post-call variables (%s) arrived after the call was judged (store %s)",
                     call_sid, names, conn_id)
     else:

@@ -110,31 +110,154 @@ function toggleButton(c, after) {
 
 // -- campaign list -------------------------------------------------------------------------
 async function renderList() {
-  fill(app, h("h1", {}, "Campaigns"), h("div", { id: "list" }));
+  fill(app, h("h1", {}, "Campaigns"), h("div", { id: "list" }), h("div", { id: "held-legend" }),
+    h("div", { id: "dnc" }));
   await refreshList();
+  renderDnc();  // once: counting the lists reads them all, so it is not polled
 }
 
 async function refreshList() {
   const box = document.getElementById("list");
   const { campaigns } = await api("campaigns");
-  if (!box.isConnected || busy(box) || unchanged(box, campaigns)) return;
-  fill(box, campaigns.length === 0 ? h("p", { class: "muted" }, "No campaign files yet.") :
-    h("table", { "data-testid": "campaigns" },
-      h("thead", {}, h("tr", {}, ["Campaign", "Status", "Leads", "Progress", "Calls now", "Goal conversion",
-        "Calls today", "Cost so far", "Window opens", ""].map((t) => h("th", {}, t)))),
-      h("tbody", {}, campaigns.map((c) => h("tr", { "data-campaign": c.name },
-        h("td", {}, h("a", { href: `#/c/${enc(c.name)}` }, c.name), h("div", { class: "muted" }, c.assistant ?? ""),
-          c.store_error ? h("div", { class: "error", "data-testid": "store-error" },
-            `store ${c.db_conn_id} cannot be read: ${c.store_error}`) : null, fileErrors(c)),
-        h("td", {}, statusBadge(c)),
-        h("td", { "data-testid": "leads" }, fmtInt(c.leads)),
-        h("td", {}, progressBar(c.leads_by_status, c.leads || 1)),
-        h("td", { "data-testid": "calls-now" }, liveText(c)),
-        h("td", { "data-testid": "conversion" }, c.goal ? fmtPct(c.conversion) : "no goal"),
-        h("td", { "data-testid": "calls-today" }, fmtInt(c.calls_today)),
-        h("td", { "data-testid": "cost" }, fmtMoney(c.cost, c.cost_unit)),
-        h("td", {}, windowText(c)),
-        h("td", {}, toggleButton(c, refreshList)))))));
+  if (!box.isConnected || busy(box)) return;
+  dncState.stores = [...new Set(["outcall_db", ...campaigns.map((c) => c.db_conn_id)])];
+  if (!unchanged(box, campaigns)) {
+    fill(box, campaigns.length === 0 ? h("p", { class: "muted" }, "No campaign files yet.") :
+      h("table", { "data-testid": "campaigns" },
+        h("thead", {}, h("tr", {}, ["Campaign", "Status", "Leads", "Progress", "Held back now", "Calls now",
+          "Goal conversion", "Calls today", "Cost so far", "Window opens", ""].map((t) => h("th", {}, t)))),
+        h("tbody", {}, campaigns.map((c) => h("tr", { "data-campaign": c.name },
+          h("td", {}, h("a", { href: `#/c/${enc(c.name)}` }, c.name), h("div", { class: "muted" }, c.assistant ?? ""),
+            c.store_error ? h("div", { class: "error", "data-testid": "store-error" },
+              `store ${c.db_conn_id} cannot be read: ${c.store_error}`) : null, fileErrors(c)),
+          h("td", {}, statusBadge(c)),
+          h("td", { "data-testid": "leads" }, fmtInt(c.leads)),
+          h("td", {}, progressBar(c.leads_by_status, c.leads || 1)),
+          h("td", { "data-testid": "held" }, heldShown.get(c.name) ?? h("span", { class: "muted" }, "…")),
+          h("td", { "data-testid": "calls-now" }, liveText(c)),
+          h("td", { "data-testid": "conversion" }, c.goal ? fmtPct(c.conversion) : "no goal"),
+          h("td", { "data-testid": "calls-today" }, fmtInt(c.calls_today)),
+          h("td", { "data-testid": "cost" }, fmtMoney(c.cost, c.cost_unit)),
+          h("td", {}, windowText(c)),
+          h("td", {}, toggleButton(c, refreshList)))))));
+    for (const c of campaigns) {  // a new row shows the last counts until the new ones come
+      const cell = heldCell(c.name);
+      if (cell && heldShown.has(c.name)) fill(cell, heldShown.get(c.name).cloneNode(true));
+    }
+  }
+  await Promise.all(campaigns.map((c) => refreshHeld(c)));
+}
+
+// -- held back now (compliance) ------------------------------------------------------------
+// Per campaign, how many leads each reason holds back right now (api/v1/campaigns/{name}/held,
+// cached ~30 s by the server). Labels and meanings come from the API; the page keeps no copy.
+const heldShown = new Map();  // campaign name -> the last content of its cell
+
+function heldCell(name) {
+  const row = [...document.querySelectorAll("#list tr[data-campaign]")].find((r) => r.dataset.campaign === name);
+  return row ? row.querySelector("[data-testid=held]") : null;
+}
+
+async function refreshHeld(c) {
+  if (c.status === INVALID && !c.assistant) return;  // no rules to judge its leads by
+  let held;
+  try { held = await api(`campaigns/${enc(c.name)}/held`); } catch (e) {
+    const cell = heldCell(c.name);
+    if (cell) fill(cell, h("span", { class: "muted", title: e.message }, "—"));
+    return;
+  }
+  const content = heldSummary(held);
+  heldShown.set(c.name, content.cloneNode(true));
+  const cell = heldCell(c.name);
+  if (cell && !unchanged(cell, [held.held, held.dialable])) fill(cell, content);
+  const legendBox = document.getElementById("held-legend");
+  if (legendBox && !unchanged(legendBox, held.reasons)) fill(legendBox, heldLegend(held.reasons));
+}
+
+function heldSummary(held) {
+  const info = Object.fromEntries(held.reasons.map((r) => [r.code, r]));
+  const shown = held.reasons.filter((r) => held.held[r.code]);
+  return h("div", { class: "held" },
+    h("div", { "data-testid": "dialable", title: "leads a dialer could call right now" },
+      `${fmtInt(held.dialable)} dialable`),
+    shown.length === 0 ? h("div", { class: "muted" }, "none held back") :
+      shown.map((r) => h("div", { class: "held-reason", "data-reason": r.code, title: `${r.code}: ${info[r.code].meaning}` },
+        h("span", { class: "n" }, fmtInt(held.held[r.code])), " ", r.label)));
+}
+
+function heldLegend(reasons) {
+  return h("details", { class: "held-legend", "data-testid": "held-legend" },
+    h("summary", {}, "What “held back now” means"),
+    h("p", { class: "muted" }, "Leads not dialable at this moment, per reason; a lead counts under each of its reasons. " +
+      "Counted from every lead of the campaign, refreshed about every 30 seconds."),
+    h("dl", {}, reasons.flatMap((r) => [h("dt", {}, r.label, " ", h("span", { class: "mono muted" }, r.code)),
+      h("dd", {}, r.meaning)])));
+}
+
+// -- do-not-call lists ---------------------------------------------------------------------
+// The store's lists (api/v1/dnc): how many numbers on which list, add a number by hand (list
+// `hand`), check a number. Numbers come back masked to their last 4 digits.
+const dncState = { stores: ["outcall_db"], store: "outcall_db" };
+
+async function renderDnc() {
+  const box = document.getElementById("dnc");
+  if (!box) return;
+  const q = dncState.store === "outcall_db" ? "" : `?store=${enc(dncState.store)}`;
+  let lists;
+  try { lists = await api(`dnc${q}`); } catch (e) {
+    fill(box, h("h2", {}, "Do-not-call"), e.status === 404 && dncState.store === "outcall_db"
+      ? h("p", { class: "muted" }, "Do-not-call lists are not served by this API server.") : errorBox(e));
+    return;
+  }
+  const result = h("div", { "data-testid": "dnc-result", role: "status" });
+  const phone = h("input", { name: "dnc_phone", placeholder: "phone number (E.164)", required: true, maxlength: 50,
+    "aria-label": "phone number" });
+  const region = h("input", { name: "dnc_region", placeholder: "region, e.g. US", maxlength: 2, size: 10,
+    "aria-label": "region of a national number" });
+  const note = h("input", { name: "dnc_note", placeholder: "why (optional)", maxlength: 500, size: 28, "aria-label": "note" });
+  const regionQuery = () => (region.value ? { default_region: region.value.toUpperCase() } : {});
+  const storeQuery = () => (dncState.store === "outcall_db" ? {} : { store: dncState.store });
+  const check = async () => {
+    if (!phone.reportValidity()) return;
+    try {
+      const params = new URLSearchParams({ ...storeQuery(), ...regionQuery() });
+      fill(result, dncNumber(await api(`dnc/${enc(phone.value.trim())}?${params}`)));
+    } catch (err) { fill(result, errorBox(err)); }
+  };
+  const storeSelect = dncState.stores.length > 1 ? h("select", { "aria-label": "campaign store", "data-testid": "dnc-store",
+    onchange: (e) => { dncState.store = e.target.value; renderDnc(); } },
+    dncState.stores.map((s) => h("option", { value: s, selected: s === dncState.store }, `store ${s}`))) : null;
+  fill(box, h("h2", {}, "Do-not-call"),
+    h("div", { class: "card dnc", "data-testid": "dnc-panel" },
+      h("p", {}, storeSelect, " ", h("span", { "data-testid": "dnc-total" }, `${fmtInt(lists.suppressed_numbers)} numbers suppressed`),
+        h("span", { class: "muted" }, ` · no campaign of this store dials them · lists version ${lists.version}`)),
+      lists.lists.length === 0 ? h("p", { class: "muted" }, "No list yet.") :
+        h("table", { "data-testid": "dnc-lists" },
+          h("thead", {}, h("tr", {}, ["List", "Numbers", "Last added"].map((t) => h("th", {}, t)))),
+          h("tbody", {}, lists.lists.map((l) => h("tr", { "data-list": l.list },
+            h("td", {}, l.list), h("td", { "data-testid": "n" }, fmtInt(l.numbers)), h("td", {}, fmtTimeTz(l.last_added_at, "UTC")))))),
+      h("form", { class: "inline", "data-testid": "dnc-form", onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const r = await api(`dnc?${new URLSearchParams(storeQuery())}`, { method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ phone_number: phone.value.trim(), note: note.value || null, ...regionQuery() }) });
+          await renderDnc();
+          fill(document.querySelector("[data-testid=dnc-result]"),
+            h("div", { class: "ok" }, r.added ? `${r.phone_number} added to list hand.` : `${r.phone_number} was on list hand already.`),
+            dncNumber(r));
+        } catch (err) { fill(result, errorBox(err)); }
+      } }, phone, region, note,
+      h("button", { type: "submit", class: "primary", "data-testid": "dnc-add" }, "Add to do-not-call"),
+      h("button", { type: "button", "data-testid": "dnc-check", onclick: check }, "Check number")),
+      result));
+}
+
+function dncNumber(n) {
+  return h("div", { "data-testid": "dnc-number" },
+    h("b", { class: "mono" }, n.phone_number), n.suppressed ? " is on a do-not-call list: never dialed" : " is on no do-not-call list",
+    n.lists.length ? h("ul", {}, n.lists.map((e) => h("li", {}, `${e.list} · added ${fmtTimeTz(e.added_at, "UTC")}`,
+      e.source ? h("span", { class: "muted" }, ` · ${e.source}`) : null))) : null);
 }
 
 // Calls in flight (Twilio still works on them) apart from calls that ended and await their result.
@@ -422,7 +545,7 @@ async function renderCalls(name, leadId) {
   const seq = (callState.seq = (callState.seq || 0) + 1);
   const page = await api(`campaigns/${enc(name)}/calls?${params}`);
   if (seq !== callState.seq || !box.isConnected || busy(box) || unchanged(box, [leadId, page])) return;
-  const open = new Set([...box.querySelectorAll("tr.transcript details[open]")].map((d) => d.closest("tr").dataset.call));
+  const open = new Set([...box.querySelectorAll("tr.folded details[open]")].map((d) => d.dataset.fold));
   const tz = detailState.tz;
   fill(box,
     leadId ? h("p", {}, `Calls of lead ${leadId} `, h("button", { class: "link", type: "button", onclick: () => renderCalls(name) }, "(all calls)")) : null,
@@ -436,9 +559,9 @@ async function renderCalls(name, leadId) {
         h("td", {}, a.price === null ? "—" : fmtMoney(-a.price, a.price_unit)),
         h("td", { class: "mono", "data-testid": "call-variables" }, variablesCell(a)),
         h("td", {}, a.outcome_reason ?? "—", a.outcome_note ? h("div", { class: "muted" }, a.outcome_note) : null),
-        h("td", {}, recordingLink(a))), transcriptRow(a)]))));
-  for (const d of box.querySelectorAll("tr.transcript details")) {  // a transcript opened stays open
-    if (open.has(d.closest("tr").dataset.call)) d.open = true;
+        h("td", {}, recordingLink(a))), auditRow(a, tz), transcriptRow(a)]))));
+  for (const d of box.querySelectorAll("tr.folded details")) {  // an audit or transcript opened stays open
+    if (open.has(d.dataset.fold)) d.open = true;
   }
 }
 
@@ -455,9 +578,46 @@ function recordingLink(a) {
 // The transcript under its call, folded: a row of its own spanning the table. Text only, never HTML.
 function transcriptRow(a) {
   if (!a.transcript) return null;
-  return h("tr", { class: "transcript", "data-testid": "call-transcript", "data-call": a.id },
+  return h("tr", { class: "transcript folded", "data-testid": "call-transcript", "data-call": a.id },
     h("td", { colspan: CALL_COLUMNS.length },
-      h("details", {}, h("summary", {}, `Transcript of call ${a.id}`), h("pre", {}, a.transcript))));
+      h("details", { "data-fold": `transcript-${a.id}` }, h("summary", {}, `Transcript of call ${a.id}`), h("pre", {}, a.transcript))));
+}
+
+// What allowed the call (its compliance audit), folded under its row: the callee's local time
+// in each zone it may be in and where those zones came from, then every rule checked. The
+// caller ID comes masked from the API, as every number in an audit.
+function auditRow(a, tz) {
+  const x = a.audit;
+  if (!x) return null;
+  const line = (label, testid, ...value) => [h("dt", {}, label), h("dd", { "data-testid": testid }, ...value)];
+  const zones = Object.entries(x.local_times || {});
+  const consent = x.consent_at ? fmtTimeTz(x.consent_at, tz) : "none recorded";
+  const caps = Array.isArray(x.frequency) ? x.frequency : (x.frequency ? [x.frequency] : []);
+  const caller = x.caller_id;
+  return h("tr", { class: "audit folded", "data-testid": "call-audit", "data-audit-of": a.id },
+    h("td", { colspan: CALL_COLUMNS.length },
+      h("details", { "data-fold": `audit-${a.id}` }, h("summary", {}, `What allowed call ${a.id}`),
+        h("dl", { class: "audit" },
+          x.checked_at ? line("Checked at", "audit-checked-at", fmtTimeTz(x.checked_at, tz)) : null,
+          line("Callee's local time", "audit-local-times", zones.length
+            ? zones.map(([zone, t]) => h("div", { class: "mono" }, `${t} (${zone})`))
+            : (x.zones && x.zones.length ? x.zones.join(", ") : "no time zone known")),
+          line("Zones from", "audit-zone-source", x.zone_source || "—",
+            x.states && x.states.length ? h("div", { class: "muted" }, `states: ${x.states.join(", ")}`) : null),
+          x.campaign_window ? line("Campaign window", "audit-window", x.campaign_window) : null,
+          line("Recipient hours", "audit-recipient-hours", x.recipient_hours
+            ? `${x.recipient_hours} in every zone of the callee`
+            : (x.recipient_hours_off ? `off: ${x.recipient_hours_off}` : "—")),
+          line("State rules", "audit-state-rules", x.state_rules && x.state_rules.length
+            ? x.state_rules.map((r) => h("div", {}, r)) : "no US state known for the callee"),
+          line("Do-not-call", "audit-dnc", x.dnc
+            ? `${x.dnc.suppressed ? "on a list" : "on no list"} (lists version ${x.dnc.list_version})` : "—"),
+          line("Frequency", "audit-frequency", caps.length
+            ? caps.map((c) => h("div", {}, `${fmtInt(c.calls_before)} calls to the number before this one; cap ${c.cap}`))
+            : "no cap for this number"),
+          line("Consent", "audit-consent", consent, x.consent_required ? " (required)" : " (not required)"),
+          caller ? line("Caller ID", "audit-caller-id", h("span", { class: "mono" }, caller.number ?? "—"),
+            ` · ${caller.strategy ?? ""}${caller.why ? " · " + caller.why : ""}`) : null))));
 }
 
 // The values the attempt was judged on, then any that came after it was judged (kept, not used).
