@@ -1,6 +1,7 @@
 """The `outcall` command line as a user runs it: a real process against a real store."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -282,3 +283,47 @@ def test_a_usage_error_is_one_line_naming_what_is_allowed(campaigns, args, wrong
     error = _the_one_error_line(out)
     assert error.startswith(f"error: {wrong}") and all(a in error for a in allowed), error
     assert out.stderr.strip() == error, f"usage text around the error line:\n{out.stderr}"
+
+
+def test_preview_json_says_for_each_lead_why_it_would_not_be_dialed(pg_url, hook, campaigns):
+    """Issue 12 point 9: one JSON object per lead and line, with reason codes and a why each."""
+    spec = (campaigns / "example.yaml").read_text()
+    spec = spec[:spec.index("\ncompliance:")] + "\ncompliance: {require_consent: true}\n"
+    (campaigns / "example.yaml").write_text(spec)
+    (campaigns / "example.csv").write_text(
+        "phone_number,external_id,consent_at\n"
+        "+12125550101,ny,2026-01-05T10:00:00Z\n"      # New York: 10:59 at --at
+        "+14155550102,ca,2026-01-05T10:00:00Z\n"      # California: 07:59
+        "+12125550103,no_consent,\n"
+        "+12125550104,dnc,2026-01-05\n"
+        "+12125550105,done,2026-01-05\n")
+    assert outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns).returncode == 0
+    assert outcall("dnc", "add", "+12125550104", campaigns=campaigns).returncode == 0
+    assert outcall("leads", "set-status", "example", "done", "completed", campaigns=campaigns).returncode == 0
+    out = outcall("preview", "example", "--at", "2026-11-30T15:59:00Z", "--json", campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    by_id = {line["external_id"]: line for line in lines}
+    assert set(by_id) == {"ny", "ca", "no_consent", "dnc", "done"}
+    assert by_id["ny"]["dialable"] is True and by_id["ny"]["reasons"] == []
+    assert by_id["ca"]["reasons"] == [{"code": "recipient_hours",
+                                       "why": "callee local time 07:59 America/Los_Angeles is before 08:00"}]
+    assert [r["code"] for r in by_id["no_consent"]["reasons"]] == ["no_consent"]
+    assert by_id["dnc"]["reasons"] == [{"code": "dnc", "why": "its number is on the do-not-call list hand"}]
+    assert by_id["done"]["reasons"] == [{"code": "terminal", "why": "the lead is completed"}]
+    assert all(isinstance(line["lead_id"], int) for line in lines)
+
+    text = outcall("preview", "example", "--at", "2026-11-30T15:59:00Z", campaigns=campaigns).stdout
+    assert ("dialable at that moment: 1 leads; held back (a lead counts under each of its reasons): "
+            "recipient_hours 1, dnc 1, no_consent 1, terminal 1") in text, text
+
+
+def test_compliance_rules_prints_what_applies_with_its_source(campaigns):
+    out = outcall("compliance", "rules", "--state", "fl", campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+    assert "Florida (FL)\n  mon-sun: 08:00-20:00\n  cap: at most 3 calls to a number per 24 h" in out.stdout
+    assert "source: Fla. Stat. 501.616(6)" in out.stdout and "(checked 2026-11-27)" in out.stdout
+    out = outcall("compliance", "rules", "--state", "NY", campaigns=campaigns)
+    assert "New York (NY) has no state rule here: it follows the federal 08:00-21:00" in out.stdout
+    out = outcall("compliance", "rules", campaigns=campaigns)
+    assert "Texas (TX)" in out.stdout and "Every other state follows the federal" in out.stdout

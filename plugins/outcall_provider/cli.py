@@ -5,25 +5,31 @@
     outcall import-leads CAMPAIGN FILE.csv [--default-region US]
     outcall status CAMPAIGN
     outcall leads set-status CAMPAIGN LEAD created|completed
-    outcall preview CAMPAIGN --at ISO-TIME
+    outcall preview CAMPAIGN --at ISO-TIME [--json]
+    outcall compliance rules [--state XX] [--campaign CAMPAIGN]
+    outcall dnc add|remove|check|lists|import|sync ...
     outcall export CAMPAIGN --format csv|jsonl [--rows leads|attempts] [--since ISO-TIME] [--output FILE]
 """
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import re
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 
 import psycopg
 
 from outcall_provider import clock
-from outcall_provider.campaign_files import find_campaign, load_campaign
+from outcall_provider.campaign_files import find_campaign, load_campaign, state_rules
+from outcall_provider.cli_dnc import add_parsers as add_dnc_parsers
 from outcall_provider.exceptions import CampaignFileError, LeadFileError, OutcallError
 from outcall_provider.rules.describe import describe, local_and_utc, when_open, window_words
 from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
-from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, TERMINAL_LEAD_STATUSES, LeadStatus
+from outcall_provider.rules.state_rules import StateRules
+from outcall_provider.rules.states import HAND_SET_LEAD_STATUSES, HOLD_REASONS, TERMINAL_LEAD_STATUSES, LeadStatus
 
 REJECTS_SHOWN = 20
 # preview: the groups a person looks for first
@@ -42,7 +48,8 @@ _opened: list = []  # hooks a command opened; main closes them
 
 
 def _hook(campaign=None, conn_id: str | None = None):
-    from outcall_provider.hooks.campaign import CampaignHook  # Airflow is slow to import; only when needed
+    with redirect_stdout(io.StringIO()):  # Airflow may log as it loads: stdout is for our output (--json)
+        from outcall_provider.hooks.campaign import CampaignHook  # Airflow is slow to import; only when needed
 
     hook = CampaignHook(conn_id or (campaign.db_conn_id if campaign else "outcall_db"))
     _opened.append(hook)
@@ -139,12 +146,27 @@ def cmd_leads_set_status(args) -> int:
     return 0
 
 
+def _gate(campaign, hook):
+    from outcall_provider.engine.compliance import ComplianceGate
+
+    return ComplianceGate(hook, campaign, state_rules(campaign))
+
+
 def cmd_preview(args) -> int:
     campaign = find_campaign(args.campaign)
     at = _time_option("--at", args.at) or clock.now()
     window = campaign.window()
     hook = _hook(campaign, args.conn_id)
-    groups = hook.preview(hook.campaign_id(campaign.name), at, args.sample)
+    campaign_id = hook.campaign_id(campaign.name)
+    gate = _gate(campaign, hook)
+    if args.json:  # one line per lead: whether it would be dialed at `at`, and every reason why not
+        for facts in hook.hold_facts(campaign_id, **gate.hold_params(at)):
+            reasons = gate.reasons(facts, at)
+            print(json.dumps({"lead_id": facts["lead_id"], "external_id": facts["external_id"],
+                              "dialable": not reasons,
+                              "reasons": [{"code": code.value, "why": why} for code, why in reasons]}))
+        return 0
+    groups = hook.preview(campaign_id, at, args.sample)
     is_open = window.is_open(at)
     tz = campaign.assistant.timezone
     print(f"at {local_and_utc(at, tz)}: calling window {window_words(campaign.schedule, tz)}: "
@@ -170,6 +192,17 @@ def cmd_preview(args) -> int:
                   f"due {local_and_utc(lead['due_at'], tz)}")
         if g["leads"] > len(g["sample"]):
             print(f"    … {g['leads'] - len(g['sample'])} more")
+    held = gate.held_counts(hook.hold_groups(campaign_id, **gate.hold_params(at)), at)
+    dialable = held.pop("dialable")
+    print(f"dialable at that moment: {dialable} leads; held back (a lead counts under each of its reasons): "
+          + (", ".join(f"{code} {n}" for code, n in held.items() if n) or "none"))
+    return 0
+
+
+def cmd_compliance_rules(args) -> int:
+    """The state rules that apply: the shipped table, or a campaign's with its own file."""
+    rules = state_rules(find_campaign(args.campaign)) if args.campaign else StateRules.shipped()
+    print(rules.describe(args.state))
     return 0
 
 
@@ -275,7 +308,17 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("campaign")
     pv.add_argument("--at", help="ISO time (default: now); without an offset it is UTC")
     pv.add_argument("--sample", type=int, default=5, help="leads shown per group")
+    pv.add_argument("--json", action="store_true",
+                    help="one JSON object per lead and line: lead_id, external_id, dialable, reasons "
+                         f"(codes: {', '.join(HOLD_REASONS)}, each with a why)")
     pv.set_defaults(func=cmd_preview)
+    cp = sub.add_parser("compliance", help="compliance rules").add_subparsers(dest="compliance_command",
+                                                                             required=True)
+    cr = cp.add_parser("rules", help="the US state calling rules that apply, with their sources")
+    cr.add_argument("--state", help="one state (USPS code, e.g. FL)")
+    cr.add_argument("--campaign", help="with this campaign's compliance.state_rules file")
+    cr.set_defaults(func=cmd_compliance_rules)
+    add_dnc_parsers(sub, lambda conn_id: _hook(conn_id=conn_id))
     ex = sub.add_parser("export", help="the campaign's results as CSV or JSON Lines (phone numbers in full)")
     ex.add_argument("campaign")
     ex.add_argument("--format", default="csv", help="csv (default) or jsonl")
