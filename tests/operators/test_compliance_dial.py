@@ -192,3 +192,14 @@ def _query(hook, text: str, *args) -> list[tuple]:
         rows = cur.fetchall()
     hook.db.commit()
     return rows
+
+
+def test_the_audit_stays_when_a_person_resets_the_lead(hook, make_engine, sandbox):
+    engine = comply(make_engine(HEADER + "+14155550154,,kept,K\n"), recipient_hours=None, reason="a test reason")
+    assert dial_due(engine).placed == 1
+    settle(engine, lambda: lead_row(hook, "kept")["status"] == "completed")
+    hook.set_lead_status(engine.campaign_id, lead_row(hook, "kept")["id"], "created", engine.clock())
+    assert dial_due(engine).placed == 1
+    first, second = audits(hook, "kept")
+    assert first["recipient_hours_off"] == second["recipient_hours_off"] == "a test reason"
+    assert first["checked_at"] < second["checked_at"]
