@@ -38,6 +38,8 @@ _PLACELESS = {phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberTy
               phonenumbers.PhoneNumberType.SHARED_COST, phonenumbers.PhoneNumberType.UAN,
               phonenumbers.PhoneNumberType.PERSONAL_NUMBER, phonenumbers.PhoneNumberType.PAGER,
               phonenumbers.PhoneNumberType.VOICEMAIL}
+_BY_PREFIX: dict[str, CandidateZones | None] = {}  # by the number less its last 4 digits
+_BY_PREFIX_MAX = 200_000
 _AREA_CODES, _STATES, _ZIPS = "us_area_code_zones.csv", "us_state_zones.csv", "us_zip_zones.csv"
 
 
@@ -131,6 +133,21 @@ def next_allowed(hours: RecipientHours, zones: CandidateZones | Iterable[str], n
 
 
 def _phone_zones(phone: str) -> CandidateZones:
+    """Zones depend on a number's leading digits only (phonenumbers' prefixes are shorter than the
+    number less its last 4 digits): imports of millions of numbers look each prefix up once."""
+    key = f"{phone[:-4]}/{len(phone)}"
+    if key not in _BY_PREFIX:
+        if len(_BY_PREFIX) >= _BY_PREFIX_MAX:
+            _BY_PREFIX.clear()
+        _BY_PREFIX[key] = _phone_zones_uncached(phone)
+    found = _BY_PREFIX[key]
+    if found is None:
+        raise ValueError(f"no time zone is known for the number {phone}; give the lead a timezone, "
+                         "state or postal_code")
+    return found
+
+
+def _phone_zones_uncached(phone: str) -> CandidateZones | None:
     try:
         number = phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:
@@ -146,10 +163,7 @@ def _phone_zones(phone: str) -> CandidateZones:
         if extra:
             zones |= set(extra)
             source = f"area code {area_code} (table {_AREA_CODES}) + phonenumbers"
-    if not zones:
-        raise ValueError(f"no time zone is known for the number {phone}; give the lead a timezone, "
-                         "state or postal_code")
-    return CandidateZones(_sorted(zones), source)
+    return CandidateZones(_sorted(zones), source) if zones else None
 
 
 def _zip_zones(postal_code: str) -> CandidateZones:

@@ -177,6 +177,8 @@ class StateRules:
 
 def area_code_states(phone_e164: str) -> tuple[str, ...]:
     """The states of a US number's area code; () for a non-US number or an unknown area code."""
+    if phone_e164.startswith("+1") and len(phone_e164) == 12 and phone_e164[1:].isdigit():  # E.164 NANP
+        return _area_codes().get(phone_e164[2:5], ())
     try:
         number = phonenumbers.parse(phone_e164, None)
     except phonenumbers.NumberParseException:
