@@ -21,10 +21,7 @@ def assert_masked(r: httpx.Response) -> None:
 
 @pytest.fixture
 def dnc(hook):
-    """The store with empty do-not-call lists."""
-    with hook.db.cursor() as cur:
-        cur.execute("truncate outcall_dnc")
-    hook.db.commit()
+    """The hook fixture empties every table of the store, do-not-call lists included."""
     return hook
 
 

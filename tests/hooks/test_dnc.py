@@ -19,10 +19,7 @@ A, B, C, D = "+14155550101", "+14155550102", "+14155550103", "+14155550104"
 
 @pytest.fixture
 def store(hook):
-    """The hook with empty do-not-call lists."""
-    with hook.db.cursor() as cur:
-        cur.execute("truncate outcall_dnc")
-    hook.db.commit()
+    """The hook fixture empties every table of the store, do-not-call lists included."""
     return hook
 
 

@@ -12,18 +12,15 @@ This module imports no Airflow (the SQL source's hook is imported only when a sy
 """
 from __future__ import annotations
 
-import itertools
 import os
 import re
-from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing import get_context
 from typing import Any, Iterable, Iterator
 
 from outcall_provider import sql
 from outcall_provider.exceptions import OutcallError
+from outcall_provider.hooks.lead_import import csv_records, in_workers
 from outcall_provider.rules.phone import InvalidPhone, mask_phone, mask_phones_in_text, normalize_phone
 
 DNC_LOCK = 4_242_010      # pg advisory lock id (with hashtext(list)): one import or sync of a list at a time
@@ -32,8 +29,6 @@ OPT_OUT_LIST = "opt-out"  # numbers whose callee opted out on a call (written by
 LIST_NAME = re.compile(r"[a-z0-9_-]{1,64}")
 PHONE_COLUMN = "phone_number"
 REJECTS_KEPT = 1_000      # rejected rows kept in a report (all are counted)
-CHUNK_ROWS = 5_000        # numbers validated per chunk (one COPY write each)
-PARALLEL_MIN_ROWS = 20_000  # below this, starting worker processes costs more than it saves
 WORKERS = 2               # processes validating numbers of a large source
 
 
@@ -146,7 +141,6 @@ class DncMixin:
                        source: str | None = None) -> DncImportReport:
         """ADD the numbers of a CSV's `phone_number` column (other columns ignored) to a list.
         Bad rows are reported (line, field, masked value, reason); the good ones are kept."""
-        from outcall_provider.hooks.lead_import import csv_records
 
         check_list_name(list_name)
         source = source or str(path)
@@ -244,38 +238,10 @@ def validate_chunk(chunk: list[tuple[int | None, Any]], default_region: str | No
 
 
 def _validated(values: Iterable[tuple[int | None, Any]], default_region: str | None):
-    """validate_chunk of each chunk, in order; in worker processes once a source is large
-    (phone parsing is the costly part: ~30 µs a number)."""
-    chunks = _chunks(values, CHUNK_ROWS)
-    first: list = []
-    for chunk in chunks:  # peek: small sources stay in-process
-        first.append(chunk)
-        if len(first) * CHUNK_ROWS >= PARALLEL_MIN_ROWS:
-            break
+    """validate_chunk of each chunk, in order; in worker processes once a source is large."""
     workers = min(WORKERS, os.cpu_count() or 1)
-    if workers <= 1 or len(first) * CHUNK_ROWS < PARALLEL_MIN_ROWS:
-        for chunk in itertools.chain(first, chunks):
-            yield validate_chunk(chunk, default_region)
-        return
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        pending: deque = deque()
-        for chunk in itertools.chain(first, chunks):
-            pending.append(pool.submit(validate_chunk, chunk, default_region))
-            if len(pending) >= workers * 4:  # bounded read-ahead keeps memory flat
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
-def _chunks(values: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for v in values:
-        chunk.append(v)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    for _, result in in_workers(validate_chunk, values, default_region, workers=workers):
+        yield result
 
 
 @dataclass(frozen=True)

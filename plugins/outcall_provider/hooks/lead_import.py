@@ -19,7 +19,7 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from outcall_provider import sql
 from outcall_provider.rules.leads import LeadColumns, LeadFileError, RowProblem, parse_row, read_header, text_row
@@ -68,6 +68,10 @@ def shown(value) -> str | None:
         text = text[:1000].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     text = mask_phones_in_text(text.replace(_NUL, "\\x00"))
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
+def _encode(rows: list, cols: LeadColumns, default_region: str | None) -> str:
+    return encode_chunk(cols, rows, default_region)
 
 
 def encode_chunk(cols: LeadColumns, rows: list, default_region: str | None, checked: bool = False) -> str:
@@ -217,7 +221,7 @@ def _quote_problem(lines: list[str], start: int) -> str | None:
     return None
 
 
-def _chunks(records: Iterable[tuple[int, list[str]]], size: int) -> Iterator[list]:
+def _chunks(records: Iterable, size: int) -> Iterator[list]:
     chunk: list = []
     for rec in records:
         chunk.append(rec)
@@ -228,23 +232,26 @@ def _chunks(records: Iterable[tuple[int, list[str]]], size: int) -> Iterator[lis
         yield chunk
 
 
-def _encoded(cols, records, default_region, workers: int) -> Iterator[tuple[int, str]]:
-    """(row count, COPY text) per chunk, in file order, validated in `workers` processes."""
+def in_workers(func, records: Iterable, *args, workers: int) -> Iterator[tuple[int, Any]]:
+    """(row count, func(chunk, *args)) per chunk of CHUNK_ROWS records, in order. Validation
+    (phone parsing) is the costly part, so large sources run it in `workers` processes with a
+    bounded read-ahead (memory stays flat); small ones stay in-process, where worker start-up
+    would cost more than it saves. `func` must be picklable (a module-level function)."""
     chunks = _chunks(records, CHUNK_ROWS)
     first = []
-    for chunk in chunks:  # peek: small files stay in-process
+    for chunk in chunks:  # peek: small sources stay in-process
         first.append(chunk)
         if len(first) * CHUNK_ROWS >= PARALLEL_MIN_ROWS:
             break
     if workers <= 1 or len(first) * CHUNK_ROWS < PARALLEL_MIN_ROWS:
         for chunk in itertools.chain(first, chunks):
-            yield len(chunk), encode_chunk(cols, chunk, default_region)
+            yield len(chunk), func(chunk, *args)
         return
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         pending: deque = deque()
         for chunk in itertools.chain(first, chunks):
-            pending.append((len(chunk), pool.submit(encode_chunk, cols, chunk, default_region)))
-            if len(pending) >= workers * 8:  # bounded read-ahead keeps memory flat
+            pending.append((len(chunk), pool.submit(func, chunk, *args)))
+            if len(pending) >= workers * 8:
                 n, fut = pending.popleft()
                 yield n, fut.result()
         while pending:
@@ -292,7 +299,7 @@ def _import(conn, campaign_id: int, source: str, header: list[str] | LeadFileErr
             merger = _BlockMerger(cur, params, report)
             try:
                 pending_rows, block = 0, []
-                for n, text in _encoded(cols, records, default_region, workers):
+                for n, text in in_workers(_encode, records, cols, default_region, workers=workers):
                     block.append(text)
                     pending_rows += n
                     if pending_rows >= BLOCK_ROWS:
