@@ -171,8 +171,8 @@ def callee_clock(phone: str, secondaries: list[str], place: dict[str, str]) -> C
             callee_time.candidate_zones(phone, state=place[STATE])
         except ValueError as e:
             return RowProblem(0, STATE, place[STATE], str(e))
-    states = [place[STATE].upper()] if place.get(STATE) else [s for n in numbers for s in area_code_states(n)]
     if any(place.get(k) for k in (TIMEZONE, STATE, POSTAL_CODE)):
+        states = [place[STATE].upper()] if place.get(STATE) else [s for n in numbers for s in area_code_states(n)]
         try:
             candidate = callee_time.candidate_zones(phone, timezone=place.get(TIMEZONE), state=place.get(STATE),
                                                     postal_code=place.get(POSTAL_CODE))
@@ -180,6 +180,19 @@ def callee_clock(phone: str, secondaries: list[str], place: dict[str, str]) -> C
             column = next(k for k in (TIMEZONE, STATE, POSTAL_CODE) if place.get(k))
             return RowProblem(0, column, place[column], str(e))
         return CalleeClock.of(candidate, states)
+    key = tuple(f"{n[:-4]}/{len(n)}" for n in numbers)  # zones and states follow leading digits
+    if key not in _CLOCK_BY_PREFIXES:
+        if len(_CLOCK_BY_PREFIXES) >= 100_000:
+            _CLOCK_BY_PREFIXES.clear()
+        _CLOCK_BY_PREFIXES[key] = _numbers_clock(numbers)
+    return _CLOCK_BY_PREFIXES[key]
+
+
+_CLOCK_BY_PREFIXES: dict[tuple[str, ...], CalleeClock] = {}  # an import looks each prefix set up once
+
+
+def _numbers_clock(numbers: list[str]) -> CalleeClock:
+    states = [s for n in numbers for s in area_code_states(n)]
     zones: set[str] = set()
     sources: set[str] = set()
     for number in numbers:

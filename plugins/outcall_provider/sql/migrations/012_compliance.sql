@@ -54,9 +54,11 @@ select l.id, l.campaign_id, l.cycle, l.round, l.contact_index, l.contact_count, 
 from outcall_leads l
 left join outcall_contacts c on c.lead_id = l.id and c.position = l.contact_index and l.contact_index > 0;
 
--- When a campaign's next lead may be called: per clock, the earliest due lead (one index step
--- per clock), held back to the moment that clock opens (sql/queries/lead_next_due_gated.sql).
-create index outcall_leads_due_by_clock on outcall_leads (campaign_id, callee_clock_id, due_at)
+-- Due leads by clock: the claim walks each open clock's due leads in due order, and the next
+-- due moment is one index step per clock. It replaces the index by due order alone, so an
+-- import still maintains one due index.
+drop index outcall_leads_due;
+create index outcall_leads_due_by_clock on outcall_leads (campaign_id, callee_clock_id, due_at, id)
     where status in ('created', 'rescheduled');
 
 -- Leads imported before this migration get their clock from the next tick's sync.
