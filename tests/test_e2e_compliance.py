@@ -1,5 +1,5 @@
 """Compliance under the real scheduler, dag processor and triggerer (issue 12), the sandbox's
-call log as the witness. outcall's clock replays Monday 2026-11-30 from 10:55 New York time
+call log as the witness. outcall's clock replays Monday 2026-11-30 from 10:57 New York time
 (OUTCALL_NOW + OUTCALL_NOW_SINCE); Airflow keeps the real one.
 
 - A campaign on New York time with leads in New York and California: the New York ones are
@@ -19,7 +19,7 @@ from test_e2e_campaign import ROOT, wait_for
 
 from sandbox import Sandbox
 
-REPLAY_FROM = datetime(2026, 11, 30, 15, 55, tzinfo=timezone.utc)  # Monday 10:55 New York, 07:55 California
+REPLAY_FROM = datetime(2026, 11, 30, 15, 57, tzinfo=timezone.utc)  # Monday 10:57 New York, 07:57 California
 CA_OPENS = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)      # 08:00 California
 NY = ["+12125550101", "+12125550102"]    # row 0 of the sandbox: answered, goal met
 CA = ["+14155550103", "+14155550104"]
