@@ -340,3 +340,29 @@ def test_a_bad_recording_url_or_transcript_is_refused_naming_the_field(stack, ap
     assert "document.cookie" not in r.text  # the value is not echoed
     call = api_call(api, example["attempts"][2])
     assert call["transcript"] is None and call["recording_url"] is None and call["variables"] is None
+
+
+def test_an_opt_out_that_arrives_after_judging_still_lists_the_number_and_ends_the_lead(stack, hook, example,
+                                                                                      campaigns_dir):
+    """Issue 12 point 4: `compliance.opt_out_variable` true in a report that comes after the call
+    was judged (the lead set to retry) puts the number on the DNC list and completes the lead."""
+    import dataclasses
+
+    from outcall_provider.campaign_files import find_campaign
+    from outcall_provider.rules.compliance import Compliance
+
+    campaign = find_campaign("example", campaigns_dir)
+    assistant = dataclasses.replace(campaign.assistant, post_call_variables={
+        **campaign.assistant.post_call_variables, "do_not_call": "boolean"})
+    hook.upsert_campaign(dataclasses.replace(campaign, assistant=assistant,
+                                             compliance=Compliance(opt_out_variable="do_not_call")), example["now"])
+    busy = example["leads"][1]  # judged busy: due again for its next round
+    r = post_results(stack, {"do_not_call": True}, sid=call_sid(2))
+    assert r.status_code == 200 and r.json()["arrived_after_judging"] is True, r.text
+    assert r.json()["note"].endswith("do_not_call is true: the number is on the do-not-call list")
+    [entry] = hook.dnc_entries(busy.phone_number)
+    assert entry["list"] == "opt-out" and call_sid(2) in entry["source"]
+    with hook.db.cursor() as cur:
+        cur.execute("select status, last_outcome from outcall_leads where id = %s", (busy.id,))
+        assert cur.fetchone() == ("completed", "opted_out")
+    hook.db.commit()

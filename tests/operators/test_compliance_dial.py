@@ -203,3 +203,19 @@ def test_the_audit_stays_when_a_person_resets_the_lead(hook, make_engine, sandbo
     first, second = audits(hook, "kept")
     assert first["recipient_hours_off"] == second["recipient_hours_off"] == "a test reason"
     assert first["checked_at"] < second["checked_at"]
+
+
+def test_the_next_due_moment_waits_for_the_callee_hours_and_is_none_when_all_is_done(hook, make_engine, sandbox):
+    """The idle dialer and its trigger wake at the next due moment: for a lead held by its callee's
+    hours, when those open; with every lead done, never (the dialer is idle, not waiting)."""
+    clock = MovableClock(MONDAY_0759_LA)
+    engine = comply(make_engine(HEADER + "+14155550155,,ca_next,C\n", clock=clock))
+    assert engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(clock())) == \
+        datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # 08:00 in California
+    clock.at = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+    assert dial_due(engine).placed == 1
+    settle(engine, lambda: lead_row(hook, "ca_next")["status"] in ("completed", "max_retries", "rescheduled"))
+    hook.set_lead_status(engine.campaign_id, lead_row(hook, "ca_next")["id"], "completed", clock())
+    assert engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(clock())) is None
+    report = engine.dial([], deadline=clock() + timedelta(minutes=10), refill=True)
+    assert report.idle
