@@ -1,15 +1,19 @@
-"""Pacing benchmark: 4 dialers in parallel, 2 campaigns, one Twilio account at 5 calls/s.
+"""Pacing benchmark: 4 dialers in parallel, 2 campaigns, one Twilio account at 5 calls/s; then
+16 dialers, 8 campaigns, one account at 50 calls/s (issue 13).
 
 Prints achieved / allowed calls per second while every dialer is busy, the busiest 1-second
-window (it must never exceed the allowed rate), and Twilio requests per reconciled call when
-10,000 calls are in flight. Ends with one JSON line.
+window of the sandbox's own call log (it must never exceed the allowed rate), what the 50 CPS
+dialers spent pacing (locked reads per slot, time in `pace`, slot to create), and Twilio
+requests per reconciled call when 10,000 calls are in flight. Ends with one JSON line.
 
     python bench/pacing.py [--seconds 20] [--in-flight 10000]
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -26,6 +30,11 @@ sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "plugins"), str(ROOT)]
 CPS = 5
 CAMPAIGNS = ("pacing_a", "pacing_b")
 CALLERS = {"pacing_a": "+14155550100", "pacing_b": "+14155550199"}
+HIGH_CPS = 50                                        # issue 13: 16 dialers, 8 campaigns, one account
+HIGH_CAMPAIGNS = tuple(f"pacing_h{i}" for i in range(8))
+HIGH_DIALERS_PER_CAMPAIGN = 2
+HIGH_TRIM = 1.0  # seconds left out at each end of the run: the steady part is in between
+CALLERS.update({name: f"+141555503{i:02d}" for i, name in enumerate(HIGH_CAMPAIGNS)})
 
 
 def campaign_file(folder: Path, name: str, max_parallel: int) -> None:
@@ -42,19 +51,87 @@ def leads_csv(path: Path, n: int, first: int) -> None:
             f.write(f"+1{628 + i // 1000 % 3}{555 + i // 3000:03d}{i % 1000:04d}\n")
 
 
-def dialer(name: str, start: float, seconds: float) -> None:
-    """One dialer process: refill-dial from `start` for `seconds`."""
+def dialer(name: str, seconds: float) -> None:
+    """One dialer process: get ready, say so, read the start time on stdin, then refill-dial
+    from it for `seconds`. Prints its report and what its pacing cost (`probe`)."""
     from outcall_provider.engine import campaign_engine
 
+    # Light: no INFO line per call, and the objects of the Airflow import left out of the
+    # collector's full passes (16 of these share 2 cores with PostgreSQL and the sandbox).
+    logging.getLogger("outcall_provider").setLevel(logging.WARNING)
+    probe = {"calls": [], "oversleep_s": []}
     engine = campaign_engine(name, poll_interval=0.05)
+    instrument(engine, probe)
     # Open the Twilio connection before the start: a process's first request pays for lazy
     # imports and a new connection (50+ ms), late enough to push one call too many into a
     # second. The pacing margin (30 ms) covers a warm dialer's jitter, not a cold start.
     engine.twilio.balance()
+    engine.store.in_flight(engine.campaign_id)  # the store's connection too
+    gc.collect()
+    gc.freeze()
+    print("ready", flush=True)
+    start = float(sys.stdin.readline())
     time.sleep(max(0.0, start - time.time()))
     deadline = datetime.fromtimestamp(start + seconds, timezone.utc)
+    cpu = time.process_time()
     report = engine.dial([], deadline=deadline, refill=True)
-    print(json.dumps(vars(report)), flush=True)
+    probe["cpu_s"] = time.process_time() - cpu
+    print(json.dumps({"report": vars(report), "probe": probe}), flush=True)
+
+
+def instrument(engine, probe: dict) -> None:
+    """Measure the pace path of one dialer without changing it: each call's slot (the database
+    time `pace` returned), seconds in `pace`, locked reads of the pacing row (1 + one per wait
+    inside `pace`), and how much longer than asked each of those waits slept."""
+    store, twilio = engine.store, engine.twilio
+    pace, place_call = store.pace, twilio.place_call
+    last: dict = {}
+
+    def timed_pace(account_sid, cps, clock, sleep):
+        reads = [1]
+
+        def counted_sleep(s: float) -> None:
+            reads[0] += 1
+            t = time.perf_counter()
+            sleep(s)
+            probe["oversleep_s"].append(time.perf_counter() - t - s)
+
+        t = time.perf_counter()
+        at = pace(account_sid, cps, clock, counted_sleep)
+        last.update(slot=at.timestamp(), pace_s=time.perf_counter() - t, reads=reads[0])
+        return at
+
+    def recorded_place_call(*a, **kw):
+        sid = place_call(*a, **kw)
+        probe["calls"].append([sid, last["slot"], last["pace_s"], last["reads"]])
+        return sid
+
+    store.pace, twilio.place_call = timed_pace, recorded_place_call
+
+
+def run_dialers(env: dict, names: list[str], seconds: float) -> tuple[float, list[dict]]:
+    """One dialer process per name, started together once every one of them is ready."""
+    procs = [subprocess.Popen([sys.executable, __file__, "--dialer", name, str(seconds)], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for name in names]
+    for p in procs:
+        while (line := p.stdout.readline()) and line.strip() != "ready":
+            pass
+        if not line:
+            raise RuntimeError(f"a dialer exited before it was ready (exit code {p.wait()})")
+    start = time.time() + 0.5
+    for p in procs:
+        p.stdin.write(f"{start}\n")
+        p.stdin.close()
+    outs = [json.loads(p.stdout.read().strip().splitlines()[-1]) for p in procs]
+    for p in procs:
+        p.wait()
+    return start, outs
+
+
+def cpu_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
 
 
 def busiest_second(times: list[float]) -> int:
@@ -71,10 +148,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--in-flight", type=int, default=10_000)
-    ap.add_argument("--dialer", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--dialer", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.dialer:
-        return dialer(args.dialer[0], float(args.dialer[1]), float(args.dialer[2]))
+        return dialer(args.dialer[0], float(args.dialer[1]))
 
     import pgcluster
     from sandbox import Sandbox
@@ -100,11 +177,8 @@ def main() -> None:
                 leads_csv(work / f"{name}.csv", 600, i * 600)
                 store.import_leads_csv(cid, work / f"{name}.csv", None, now)
 
-            start = time.time() + 12  # every dialer has imported Airflow and is waiting by then
-            procs = [subprocess.Popen([sys.executable, __file__, "--dialer", name, str(start), str(args.seconds)],
-                                      env=env, stdout=subprocess.PIPE, text=True)
-                     for name in CAMPAIGNS for _ in range(2)]
-            reports = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+            start, outs = run_dialers(env, [name for name in CAMPAIGNS for _ in range(2)], args.seconds)
+            reports = [o["report"] for o in outs]
             created = [datetime.fromisoformat(c["created_at"]).timestamp() for c in sb.calls()]
             inside = [t for t in created if start <= t < start + args.seconds]
             cps_ratio = len(inside) / args.seconds / CPS
@@ -113,6 +187,8 @@ def main() -> None:
                   f"{len(inside)} calls placed (dialers report {sum(r['placed'] for r in reports)})")
             print(f"achieved / allowed calls per second: {cps_ratio:.3f} (goal >= 0.95)")
             print(f"busiest 1-second window: {busiest} calls (allowed {CPS})")
+
+        high = high_volume(store, work, args.seconds)
 
         # a second account whose CPS does not hold the 10,000 calls back in Twilio's queue
         with Sandbox(cps=100_000, time_scale=600, phone_numbers=list(CALLERS.values())) as bulk:
@@ -123,7 +199,79 @@ def main() -> None:
         print(f"Twilio requests per reconciled call at {args.in_flight:,} in-flight calls: "
               f"{requests_per_call:.4f} (goal <= 0.05)")
         print(json.dumps({"allowed_cps": CPS, "cps_ratio": round(cps_ratio, 3), "max_calls_in_1s": busiest,
-                          "requests_per_reconciled_call": round(requests_per_call, 4)}))
+                          "requests_per_reconciled_call": round(requests_per_call, 4),
+                          "cps_ratio_50": round(high["cps_ratio"], 3), "max_calls_in_1s_50": high["busiest"]}))
+
+
+def high_volume(store, work: Path, seconds: float) -> dict:
+    """16 dialers (2 per campaign, 8 campaigns) on one account at 50 calls/s, the sandbox at
+    50 CPS. cps_ratio: calls the sandbox saw created in the steady part of the run (HIGH_TRIM
+    seconds off each end) per second, over 50; busiest: its busiest 1-second window, whole run."""
+    from outcall_provider.campaign_files import load_campaign
+    from outcall_provider.rules.pacing import MARGIN
+    from sandbox import Sandbox
+
+    per_campaign = int(HIGH_CPS * seconds / len(HIGH_CAMPAIGNS) * 1.5) + 50  # never short of due leads
+    now = datetime.now(timezone.utc)
+    for i, name in enumerate(HIGH_CAMPAIGNS):
+        campaign_file(work, name, max_parallel=10_000)
+        cid = store.upsert_campaign(load_campaign(work / f"{name}.yaml"), now)
+        leads_csv(work / f"{name}.csv", per_campaign, 30_000 + i * per_campaign)  # numbers of their own
+        store.import_leads_csv(cid, work / f"{name}.csv", None, now)
+
+    numbers = [CALLERS[name] for name in HIGH_CAMPAIGNS]
+    with Sandbox(cps=HIGH_CPS, time_scale=600, phone_numbers=numbers, variables_delay=0.05) as sb:
+        env = {**os.environ, "AIRFLOW_CONN_TWILIO_DEFAULT": json.dumps({
+            "conn_type": "twilio", "login": sb.config.account_sid, "password": sb.config.auth_token,
+            "extra": {"base_url": sb.url, "calls_per_second": HIGH_CPS}})}
+        names = [name for name in HIGH_CAMPAIGNS for _ in range(HIGH_DIALERS_PER_CAMPAIGN)]
+        cpu_before = cpu_busy()
+        start, outs = run_dialers(env, names, seconds)
+        cpu_after = cpu_busy()
+        log = sb.calls()
+    created = {c["sid"]: datetime.fromisoformat(c["created_at"]).timestamp() for c in log}
+    times = sorted(created.values())
+    lo, hi = start + HIGH_TRIM, start + seconds - HIGH_TRIM
+    steady = [t for t in times if lo <= t < hi]
+    cps_ratio = len(steady) / (hi - lo) / HIGH_CPS
+    busiest = busiest_second(times)
+    placed = sum(o["report"]["placed"] for o in outs)
+    print(f"{len(names)} dialers, {len(HIGH_CAMPAIGNS)} campaigns, one account at {HIGH_CPS} calls/s for "
+          f"{seconds:.0f} s: {len(times)} calls created (dialers report {placed})")
+    print(f"achieved / allowed calls per second, {hi - lo:.0f} steady seconds: {cps_ratio:.3f} (goal >= 0.95)")
+    print(f"busiest 1-second window: {busiest} calls (allowed {HIGH_CPS})")
+
+    # where the time goes: the pace path, as the dialers measured it
+    calls = [c for o in outs for c in o["probe"]["calls"]]
+    slots = sorted(c[1] for c in calls)
+    gaps = [b - a for a, b in zip(slots, slots[1:]) if lo <= a < hi]
+    pace_s = sorted(c[2] for c in calls)
+    reads = [c[3] for c in calls]
+    delay = sorted(created[c[0]] - c[1] for c in calls if c[0] in created)
+    over = sorted(x for o in outs for x in o["probe"]["oversleep_s"])
+    dialer_cpu = sum(o["probe"]["cpu_s"] for o in outs)
+    busy = (cpu_after[0] - cpu_before[0]) / (cpu_after[1] - cpu_before[1])
+    spacing_ms = 1000 / HIGH_CPS
+    print(f"  slots (database clock): {len([t for t in slots if lo <= t < hi]) / (hi - lo):.1f}/s in the steady "
+          f"part; gap between slots median {pct(gaps, 50) * 1000:.1f} ms, mean {mean(gaps) * 1000:.2f} ms "
+          f"(spacing {spacing_ms:.0f} ms, + {MARGIN.total_seconds() * 1000:.0f} ms per {HIGH_CPS} slots)")
+    print(f"  locked reads of the pacing row per slot: {mean(reads):.2f} (max {max(reads, default=0)}); "
+          f"{sum(reads) / (seconds):.0f} a second in all")
+    print(f"  time in pace per call: median {pct(pace_s, 50) * 1000:.1f} ms, p90 {pct(pace_s, 90) * 1000:.1f} ms; "
+          f"oversleep per wait median {pct(over, 50) * 1000:.2f} ms, p90 {pct(over, 90) * 1000:.2f} ms")
+    print(f"  slot taken -> created at the sandbox: median {pct(delay, 50) * 1000:.1f} ms, p99 "
+          f"{pct(delay, 99) * 1000:.1f} ms, max {max(delay, default=0) * 1000:.1f} ms")
+    print(f"  CPU: machine {busy * 100:.0f}% busy of {os.cpu_count()} cores during the run; the dialers used "
+          f"{dialer_cpu / seconds:.2f} cores ({dialer_cpu / max(placed, 1) * 1000:.1f} ms a call)")
+    return {"cps_ratio": cps_ratio, "busiest": busiest}
+
+
+def pct(xs: list[float], q: float) -> float:
+    return xs[min(len(xs) - 1, int(len(xs) * q / 100))] if xs else 0.0
+
+
+def mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
 
 
 def in_flight_reconcile(store, sb, work: Path, n: int) -> float:
