@@ -10,11 +10,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install: system-deps $(VENV)/.installed
 
-# PostgreSQL server binaries, docker-compose (offline config check) and Chromium (browser
-# tests through Playwright; its own browser download does not work here).
+# PostgreSQL server binaries, docker-compose (offline config check), Chromium (browser
+# tests through Playwright; its own browser download does not work here) and redis-server (the
+# Celery broker tests/test_e2e_celery.py starts).
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \

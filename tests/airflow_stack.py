@@ -16,6 +16,18 @@ cluster) and twilio_default (a sandbox, if `twilio` is given as (account_sid, au
 base_url)), plus any in `connections` ({conn_id: URI or JSON}). The simple auth manager has one
 user, admin/admin, role admin. `tick_seconds` shortens the scheduler and dag-processor loops
 for tests. Logs of every process are in stack.home/logs/*.log.
+
+The executor is LocalExecutor unless told otherwise. `executor="CeleryExecutor"` runs tasks on
+`celery_workers` `airflow celery worker` processes (w1@HOST, w2@HOST, ...), through the broker at
+`celery_broker_url` (the caller starts it) with the results in the metadata database:
+
+    with airflow_stack(pg_url, scheduler=True, executor="CeleryExecutor", celery_workers=2,
+                       celery_broker_url="redis://127.0.0.1:PORT/0") as stack:
+        stack.celery_workers           # {"w1@HOST": Popen, "w2@HOST": Popen}
+
+Every worker runs `celery_concurrency` tasks at a time (default 1, so tasks queued together
+spread over the workers) and reports its Celery node name as its host: a task instance's
+`hostname` says which worker ran it, as it would with one worker per machine.
 """
 from __future__ import annotations
 
@@ -34,6 +46,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: `airflow` and friends
@@ -52,6 +65,7 @@ class AirflowStack:
     home: Path
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)
+    celery_workers: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def token(self, username: str = ADMIN[0], password: str = ADMIN[1]) -> str:
         r = httpx.post(f"{self.url}/auth/token", json={"username": username, "password": password}, timeout=30)
@@ -117,9 +131,73 @@ def _start(name: str, args: list[str], env: dict, home: Path) -> subprocess.Pope
                             start_new_session=True)
 
 
+# core.hostname_callable of a test Celery worker. Airflow records on a task instance the host
+# its worker reported (by default the machine's FQDN, the same for every worker on one machine);
+# each test worker reports its Celery node name instead, the one it was started with.
+_WORKER_HOSTNAME_MODULE = '''import os
+
+
+def hostname() -> str:
+    return os.environ["OUTCALL_TEST_WORKER_HOSTNAME"]
+'''
+
+
+def _celery_env(pg_url: str, broker_url: str) -> dict[str, str]:
+    sql_alchemy = pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + "/airflow"
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{sql_alchemy}",  # Celery's results in the metadata DB
+    }
+
+
+def _start_celery_workers(stack: AirflowStack, count: int, concurrency: int) -> None:
+    """Start `count` Celery workers w1@HOST, w2@HOST, ...; return once every one is ready."""
+    module_dir = stack.home / "worker_hostname"
+    module_dir.mkdir(exist_ok=True)
+    (module_dir / "outcall_test_worker_hostname.py").write_text(_WORKER_HOSTNAME_MODULE)
+    host = socket.gethostname()
+    for n in range(1, count + 1):
+        name = f"w{n}@{host}"
+        env = stack.env | {
+            "OUTCALL_TEST_WORKER_HOSTNAME": name,
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "outcall_test_worker_hostname.hostname",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(module_dir), stack.env.get("PYTHONPATH")) if p),
+        }
+        # --skip-serve-logs: workers on one machine would all want the log server's port; the
+        # task logs are files in this stack's home, where the API server reads them.
+        proc = _start(f"celery-worker-w{n}", ["celery", "worker", "--celery-hostname", name,
+                                               "--concurrency", str(concurrency), "--skip-serve-logs"],
+                      env, stack.home)
+        stack.processes.append(proc)
+        stack.celery_workers[name] = proc
+        # The next worker starts once this one has made Celery's result tables (it prints its
+        # banner after): two creating them at once can fail on "relation already exists".
+        _wait_worker(name, proc, stack.home / "logs" / f"celery-worker-w{n}.log", f" {name} v", f"{name} ready.")
+    for n, (name, proc) in enumerate(stack.celery_workers.items(), 1):
+        _wait_worker(name, proc, stack.home / "logs" / f"celery-worker-w{n}.log", f"{name} ready.")
+
+
+def _wait_worker(name: str, proc: subprocess.Popen, log: Path, *markers: str, timeout: float = 120) -> None:
+    """Wait until the worker's log shows one of `markers`; fail with its log's end if it exits."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker {name} exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        text = log.read_text(errors="replace")
+        if any(marker in text for marker in markers):
+            return
+        time.sleep(0.3)
+    raise TimeoutError(f"celery worker {name} not ready after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is not None:
         return
+    try:
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -128,6 +206,14 @@ def _stop(proc: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+    # A task's process runs in a process group of its own: stop any the group's signal missed.
+    alive = [p for p in descendants if p.is_running()]
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    for p in psutil.wait_procs(alive, timeout=5)[1]:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
@@ -150,18 +236,29 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
                   twilio: tuple[str, str, str] | None = None, connections: dict[str, str] | None = None,
                   scheduler: bool = False, dag_processor: bool = False, triggerer: bool | None = None,
                   tick_seconds: float | None = None,
-                  extra_env: dict[str, str] | None = None, keep_home: bool = False):
+                  extra_env: dict[str, str] | None = None, keep_home: bool = False,
+                  executor: str = "LocalExecutor", celery_workers: int = 0, celery_broker_url: str | None = None,
+                  celery_concurrency: int = 1):
     """Yield a running AirflowStack; everything it started is stopped on exit.
 
     pg_url: libpq URL base of the test cluster (tests/conftest.py `pg_url`); its `airflow`
     database holds the metadata (migrated here, idempotently) and `outcall` the campaign store.
+    executor: "LocalExecutor" (tasks run by the scheduler) or "CeleryExecutor" (tasks run by
+    `celery_workers` workers through the broker at `celery_broker_url`).
     """
+    if executor not in ("LocalExecutor", "CeleryExecutor"):
+        raise ValueError(f"executor {executor!r}: LocalExecutor or CeleryExecutor")
+    if executor == "CeleryExecutor" and not celery_broker_url:
+        raise ValueError("CeleryExecutor needs celery_broker_url (e.g. redis://127.0.0.1:PORT/0)")
+    if celery_workers and executor != "CeleryExecutor":
+        raise ValueError("celery_workers need executor='CeleryExecutor'")
     home = Path(tempfile.mkdtemp(prefix="outcall-airflow-stack-"))
     (home / "logs").mkdir()
     Path(dags_folder).mkdir(parents=True, exist_ok=True)
     port = free_port()
+    celery = _celery_env(pg_url, celery_broker_url) if executor == "CeleryExecutor" else {}
     env = _env(home, pg_url, Path(dags_folder), Path(campaigns_dir) if campaigns_dir else None, port,
-               twilio, connections or {}, tick_seconds, extra_env or {})
+               twilio, connections or {}, tick_seconds, celery | (extra_env or {}))
     stack = AirflowStack(url=f"http://127.0.0.1:{port}", home=home, env=env)
     try:
         stack.airflow("db", "migrate")
@@ -174,6 +271,8 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
             stack.processes.append(_start("scheduler", ["scheduler"], env, home))
         if scheduler if triggerer is None else triggerer:  # idle dialers wait in the triggerer
             stack.processes.append(_start("triggerer", ["triggerer"], env, home))
+        if celery_workers:
+            _start_celery_workers(stack, celery_workers, celery_concurrency)
         wait_healthy(stack.url, api, home / "logs" / "api-server.log")
         yield stack
     finally:

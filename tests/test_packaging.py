@@ -72,10 +72,14 @@ COMPOSE_SECRETS = ("AIRFLOW_DB_PASSWORD", "OUTCALL_DB_PASSWORD", "AIRFLOW_FERNET
                    "OUTCALL_SANDBOX_AUTH_TOKEN")
 
 
-def compose(*args, secrets: dict[str, str]):
+# not secrets, but they change what the file resolves to: the tests set them when they mean to
+COMPOSE_SWITCHES = ("AIRFLOW_EXECUTOR", "COMPOSE_PROFILES")
+
+
+def compose(*args, secrets: dict[str, str], env: dict[str, str] | None = None):
     exe = shutil.which("docker-compose")
     assert exe, "docker-compose is installed by `make test` (apt package docker-compose)"
-    env = {k: v for k, v in os.environ.items() if k not in COMPOSE_SECRETS} | secrets
+    env = {k: v for k, v in os.environ.items() if k not in COMPOSE_SECRETS + COMPOSE_SWITCHES} | secrets | (env or {})
     return subprocess.run([exe, "-f", str(ROOT / "docker-compose.yml"), *args],
                           capture_output=True, text=True, cwd=ROOT, env=env)
 
@@ -106,11 +110,40 @@ AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-proce
                     "airflow-init")
 
 
-def resolved_compose() -> dict:
+def resolved_compose(*args: str, env: dict[str, str] | None = None) -> dict:
     secrets = {name: f"test-{name.lower()}" for name in COMPOSE_SECRETS}
-    out = compose("config", secrets=secrets)
+    out = compose(*args, "config", secrets=secrets, env=env)
     assert out.returncode == 0, out.stderr
     return yaml.safe_load(out.stdout)
+
+
+def test_docker_compose_celery_profile():
+    """LocalExecutor by default; AIRFLOW_EXECUTOR=CeleryExecutor with profile celery adds the redis
+    broker and the worker (same image), flower under its own profile, as in Airflow's official file."""
+    secrets = {name: f"test-{name.lower()}" for name in COMPOSE_SECRETS}
+    for profiles in (["--profile", "celery"], ["--profile", "celery", "--profile", "flower"]):
+        out = compose(*profiles, "config", "-q", secrets=secrets, env={"AIRFLOW_EXECUTOR": "CeleryExecutor"})
+        assert out.returncode == 0, (profiles, out.stderr)
+    default = resolved_compose()["services"]
+    celery = resolved_compose("--profile", "celery", env={"AIRFLOW_EXECUTOR": "CeleryExecutor"})["services"]
+    profiles = {name: service.get("profiles") for name, service in default.items() if service.get("profiles")}
+    assert profiles == {"redis": ["celery"], "airflow-worker": ["celery"], "flower": ["flower"]}, profiles
+    for name in AIRFLOW_SERVICES + ("airflow-worker", "flower"):
+        assert default[name]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor", name
+        env = celery[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379/" in env[
+            "AIRFLOW__CELERY__BROKER_URL"], name
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+postgresql://airflow:test-airflow_db_password@postgres/airflow"
+    worker = celery["airflow-worker"]
+    assert worker["command"] in ("celery worker", ["celery", "worker"]), worker["command"]
+    assert (worker["image"], worker["build"]["context"]) == (celery["airflow-init"]["image"],
+                                                             celery["airflow-init"]["build"]["context"])
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert "ports" not in celery["redis"], "the broker has no password: it must not be published"
+    assert all(str(p.get("host_ip", p) if isinstance(p, dict) else p).startswith("127.0.0.1")
+               for p in celery["flower"]["ports"]), "flower has no login: this machine only"
 
 
 def test_every_airflow_service_runs_the_one_outcall_image():
