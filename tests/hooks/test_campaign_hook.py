@@ -213,3 +213,26 @@ def test_a_transcript_that_came_while_the_sid_was_being_saved_is_adopted(hook, c
         assert cur.fetchone()[0] == "Ana: hi"
     hook.db.commit()
     assert hook.adopt_early_transcripts(cid) == 0  # once
+
+
+def test_leads_imported_before_callee_clocks_get_theirs_and_are_claimed_again(hook, cid):
+    """Leads a store held before migration 012 have no clock, so no claim takes them until the
+    sync gives them one: from their numbers, or a `timezone` they kept as a variable."""
+    with hook.db.cursor() as cur:
+        cur.execute("update outcall_leads set callee_clock_id = null, "
+                    "variables = case when external_id = 'crm-2' then '{\"timezone\": \"Pacific/Honolulu\"}' "
+                    "else variables end")
+        cur.execute("delete from outcall_callee_clocks")
+    hook.db.commit()
+    assert hook.claim_due_leads(cid, NOW, 100) == []
+    assert hook.assign_missing_clocks(cid, page=3) == 10
+    assert hook.assign_missing_clocks(cid) == 0
+    with hook.db.cursor() as cur:
+        cur.execute("select l.external_id, k.zones, k.states from outcall_leads l "
+                    "join outcall_callee_clocks k on k.id = l.callee_clock_id order by l.id")
+        clocks = {ext: (zones, states) for ext, zones, states in cur.fetchall()}
+    hook.db.commit()
+    assert len(clocks) == 10
+    assert clocks["crm-1"] == ("America/Los_Angeles", "CA")
+    assert clocks["crm-2"] == ("Pacific/Honolulu", "CA")
+    assert len(hook.claim_due_leads(cid, NOW, 100)) == 10

@@ -159,11 +159,9 @@ class CampaignHook(CampaignPagesMixin, DncMixin, PostgresHook):
         p = self.campaign_progress(campaign_id)
         return is_completed(p["leads"], p["open_leads"], p["open_attempts"])
 
-    def next_due_at(self, campaign_id: int, gate: dict | None = None) -> datetime | None:
-        """When the campaign's next lead falls due (an index lookup, cheap between calls); with
-        the compliance gate's next_due_filter, no earlier than its callee's hours allow."""
-        if gate is None:
-            return self._rows("lead_next_due", {"campaign_id": campaign_id})[0]["next_due_at"]
+    def next_due_at(self, campaign_id: int, gate: dict) -> datetime | None:
+        """When the campaign's next lead may be called, given the compliance gate's next_due_filter:
+        no earlier than its callee's hours allow (one index step per clock, cheap between calls)."""
         return self._rows("lead_next_due_gated", {"campaign_id": campaign_id, **gate})[0]["next_due_at"]
 
     def leads_without_dialable_contact(self, campaign_id: int) -> int:
@@ -305,12 +303,10 @@ class CampaignHook(CampaignPagesMixin, DncMixin, PostgresHook):
         done, after = 0, 0
         while rows := self._rows("leads_without_clock", {"campaign_id": campaign_id, "after": after, "limit": page}):
             clocks = [_clock_of(r) for r in rows]
-            # a clock new in this statement is not visible to its own update: run it twice
-            for _ in range(2):
-                self._rows("lead_set_clocks", {"ids": [r["id"] for r in rows],
-                                               "zones": [" ".join(k.zones) for k in clocks],
-                                               "states": [" ".join(k.states) for k in clocks],
-                                               "sources": [k.source for k in clocks]})
+            params = {"ids": [r["id"] for r in rows], "zones": [" ".join(k.zones) for k in clocks],
+                      "states": [" ".join(k.states) for k in clocks], "sources": [k.source for k in clocks]}
+            self._changed("callee_clocks_add", params)
+            self._changed("lead_set_clocks", params)
             done, after = done + len(rows), rows[-1]["id"]
         return done
 

@@ -1,10 +1,4 @@
--- Give leads their callee clocks (creating the clocks the store does not know yet).
-with known as (
-    insert into outcall_callee_clocks (zones, states, source)
-    select distinct zones, states, source
-    from unnest(%(zones)s::text[], %(states)s::text[], %(sources)s::text[]) as u(zones, states, source)
-    on conflict (zones, states, source) do nothing
-)
+-- Give leads their callee clocks (callee_clocks_add made any the store lacked).
 update outcall_leads l
 set callee_clock_id = k.id
 from unnest(%(ids)s::bigint[], %(zones)s::text[], %(states)s::text[], %(sources)s::text[]) as u(id, zones, states, source)
