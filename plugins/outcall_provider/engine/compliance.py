@@ -74,10 +74,6 @@ class ComplianceGate:
     def hours(self, lead: ClaimedLead, now: datetime) -> HoursCheck:
         return compliance.check_hours(self.campaign.compliance, self.state_rules, self.clock(lead.callee_clock_id), now)
 
-    def next_allowed(self, lead: ClaimedLead, now: datetime) -> datetime | None:
-        return compliance.next_allowed(self.campaign.compliance, self.state_rules,
-                                       self.clock(lead.callee_clock_id), now)
-
     def number_caps(self, lead: ClaimedLead) -> list[FrequencyCap]:
         return compliance.number_caps(self.campaign.compliance, self.state_rules,
                                       self.clock(lead.callee_clock_id).states)
@@ -91,12 +87,12 @@ class ComplianceGate:
                                 self.clock(lead.callee_clock_id).states, today, a.caller_id_daily_cap,
                                 area_code_states)
 
-    def next_day_start(self, now: datetime) -> datetime:
+    def day_start(self, now: datetime, days_ahead: int = 0) -> datetime:
+        """Midnight of `now`'s day (or a later one) on the assistant's clock: caller-ID caps count
+        per day."""
         zone = ZoneInfo(self.campaign.assistant.timezone)
-        tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-        return datetime.combine(tomorrow, time(), zone).astimezone(timezone.utc)
+        day = now.astimezone(zone).date() + timedelta(days=days_ahead)
+        return datetime.combine(day, time(), zone).astimezone(timezone.utc)
 
-    def day_start(self, now: datetime) -> datetime:
-        """Midnight of `now`'s day on the assistant's clock (caller-ID caps count per day)."""
-        zone = ZoneInfo(self.campaign.assistant.timezone)
-        return datetime.combine(now.astimezone(zone).date(), time(), zone).astimezone(timezone.utc)
+    def next_day_start(self, now: datetime) -> datetime:
+        return self.day_start(now, days_ahead=1)

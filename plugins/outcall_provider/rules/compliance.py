@@ -4,7 +4,7 @@ A lead's CalleeClock holds the candidate zones of all its numbers and its US sta
 may be wherever any of their numbers or their columns place them). A call needs, in every zone:
 the campaign's recipient hours (47 CFR 64.1200: 08:00-21:00 callee local time by default) and the
 calling hours of each of the lead's states (rules/state_rules.py). Caps count every call to the
-number from any campaign of the store; the strictest of the campaign's and the states' applies.
+number from any campaign of the store; the campaign's and every state's cap must each hold.
 """
 from __future__ import annotations
 
@@ -188,6 +188,4 @@ def cap_reached(caps: Iterable[FrequencyCap], calls: Iterable[datetime],
 
 def longest_cap_period(c: Compliance, rules: StateRules) -> timedelta:
     """How far back a preview must look at calls to judge every cap that may apply."""
-    periods = [c.max_calls_per_number.per] if c.max_calls_per_number else []
-    periods += [cap.per for cap in rules.caps(rules.states())]
-    return max(periods, default=timedelta(0))
+    return max((cap.per for cap in number_caps(c, rules, rules.states())), default=timedelta(0))
