@@ -149,7 +149,7 @@ def cmd_leads_set_status(args) -> int:
 def _gate(campaign, hook):
     from outcall_provider.engine.compliance import ComplianceGate
 
-    return ComplianceGate(hook, campaign, state_rules(campaign))
+    return ComplianceGate(hook, campaign)
 
 
 def cmd_preview(args) -> int:

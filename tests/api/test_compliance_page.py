@@ -115,14 +115,13 @@ def record_audited_call(hook, coast: dict, external_id: str = "ny-1"):
     """An attempt written as the dialer writes it (engine/dialer.py): the audit at record, with
     the frequency count added under the number's lock, then what was checked right before the
     call. Returns (lead, gate, its callee clock, the local times recorded)."""
-    from outcall_provider.campaign_files import state_rules
     from outcall_provider.engine.compliance import ComplianceGate
 
     campaign, campaign_id = coast["campaign"], coast["campaign_id"]
     at = clock.now()
     [lead] = [x for x in hook.claim_due_leads(campaign_id, at, 10) if x.external_id == external_id]
     assert lead.callee_clock_id is not None
-    gate = ComplianceGate(hook, campaign, state_rules(campaign))
+    gate = ComplianceGate(hook, campaign)
     callee = gate.clock(lead.callee_clock_id)
     recorded = hook.record_attempt(campaign_id, lead, lead.to_number, CALLER, at,
                                    caps=[FrequencyCap(3, timedelta(days=1), "campaign")],

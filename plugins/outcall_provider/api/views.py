@@ -16,7 +16,7 @@ from outcall_provider import campaign_files
 from outcall_provider.rules.campaign import Campaign, CampaignFileError, parse_campaign_dict
 from outcall_provider.rules.phone import InvalidPhone, mask_phone, mask_phones_in_text, normalize_phone
 from outcall_provider.rules.progress import page_status
-from outcall_provider.rules.states import HOLD_REASONS, LEAD_STATUSES, HoldReason
+from outcall_provider.rules.states import LEAD_STATUSES, HoldReason
 
 _LEAD_ID = re.compile(r"#?(\d{1,18})")
 
@@ -246,11 +246,11 @@ def held_counts(hook, view: CampaignView, at: datetime) -> dict[str, Any]:
     """How many of the campaign's leads each reason holds back at `at` (a lead counts under each
     of its reasons), and how many are dialable then. Reads every lead of the campaign (grouped
     in SQL): the route caches it."""
-    from outcall_provider.engine.compliance import ComplianceGate
+    from outcall_provider.engine.compliance import ComplianceGate, no_leads_held
 
-    counts = dict.fromkeys([*HOLD_REASONS, "dialable"], 0)
+    counts = no_leads_held()
     if view.store_id is not None and view.campaign is not None:
-        gate = ComplianceGate(hook, view.campaign, campaign_files.state_rules(view.campaign))
+        gate = ComplianceGate(hook, view.campaign)
         counts = gate.held_counts(hook.hold_groups(view.store_id, **gate.hold_params(at)), at)
     dialable = counts.pop("dialable")
     return {"at": at, "dialable": dialable, "held": counts, "reasons": hold_reasons_legend()}

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from outcall_provider import campaign_files
 from outcall_provider.hooks.rows import ClaimedLead
 from outcall_provider.rules import caller_id, compliance
 from outcall_provider.rules.campaign import Campaign
@@ -18,7 +19,11 @@ INFINITY = datetime.max.replace(tzinfo=timezone.utc)  # a clock that never opens
 
 
 class ComplianceGate:
-    def __init__(self, store, campaign: Campaign, state_rules: StateRules):
+    """`state_rules`: the campaign's (campaign_files.state_rules), read from its files when not given."""
+
+    def __init__(self, store, campaign: Campaign, state_rules: StateRules | None = None):
+        if state_rules is None:
+            state_rules = campaign_files.state_rules(campaign)
         self.store, self.campaign, self.state_rules = store, campaign, state_rules
         self._clocks: dict[int, CalleeClock] = {}
         self.window = campaign.window()
@@ -62,7 +67,7 @@ class ComplianceGate:
 
     def held_counts(self, groups: list[dict], at: datetime) -> dict[str, int]:
         """Leads held back at `at` per reason (a lead counts under each of its reasons), and `dialable`."""
-        counts = dict.fromkeys([*HOLD_REASONS, "dialable"], 0)
+        counts = no_leads_held()
         for g in groups:
             reasons = self.reasons(g, at)
             for code, _ in reasons:
@@ -96,3 +101,8 @@ class ComplianceGate:
 
     def next_day_start(self, now: datetime) -> datetime:
         return self.day_start(now, days_ahead=1)
+
+
+def no_leads_held() -> dict[str, int]:
+    """held_counts of a campaign without leads: every reason and `dialable` at 0."""
+    return dict.fromkeys([*HOLD_REASONS, "dialable"], 0)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
-from outcall_provider.campaign_files import find_campaign, leads_csv_path, state_rules
+from outcall_provider.campaign_files import find_campaign, leads_csv_path
 from outcall_provider.engine.compliance import ComplianceGate
 from outcall_provider.exceptions import PreflightError
 from outcall_provider.hooks import campaign_hooks
@@ -147,7 +147,7 @@ class ClaimBatchesOperator(BaseOperator):
                 self.log.info("every lead is completed or out of attempts; nothing to dial")
                 return [{"campaign": campaign.name, "lead_ids": [], "label": "watches for new or reset leads"}]
             room = max(campaign.max_calls_in_parallel - store.in_flight(campaign_id), 0)
-            gate = ComplianceGate(store, campaign, state_rules(campaign))
+            gate = ComplianceGate(store, campaign)
             leads = store.claim_due_leads(campaign_id, now, min(room, BATCH_SIZE * MAX_BATCHES),
                                           **gate.claim_filter(now))
             lead_ids = [lead.id for lead in leads]
