@@ -31,6 +31,18 @@ def authorize_dag(user, dag_id: str, method: str, access_entity=None) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"not allowed to {what} DAG {dag_id}")
 
 
+def authorize_dags(user, method: str, what: str) -> None:
+    """GET (read) or PUT (edit) on DAGs in general, for what belongs to no single DAG (a store's
+    do-not-call lists), as Airflow checks its endpoints that name no DAG: DagDetails without id or team."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+
+    if not get_auth_manager().is_authorized_dag(method=method, details=DagDetails(id=None, team_name=None),
+                                                user=user):
+        action = "read" if method == "GET" else "change"
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"not allowed to {action} {what}: needs {method} on DAGs")
+
+
 def authorize_trigger(user, dag_id: str) -> None:
     """Starting a campaign triggers a run: Airflow's trigger endpoint needs POST on the DAG's runs."""
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity

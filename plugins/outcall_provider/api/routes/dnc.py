@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from outcall_provider import clock
+from outcall_provider.api.airflow_access import authorize_dags
 from outcall_provider.api.datamodels import Timestamp
 from outcall_provider.api.routes.common import PREFIX
 from outcall_provider.api.store import DEFAULT_DB_CONN_ID, store_conn_ids, thread_hook
@@ -26,6 +27,7 @@ router = APIRouter(prefix=PREFIX, tags=["do-not-call"])
 STORE = ("Airflow connection of the campaign store whose lists these are (default outcall_db; "
          "any store a campaign file names)")
 REGION = "Region of a national number, e.g. US (default: the number must be E.164)"
+LISTS = "do-not-call lists"  # what a refusal names
 
 
 # -- bodies ----------------------------------------------------------------------------------
@@ -70,20 +72,6 @@ class DncRemoved(DncNumber):
     removed_from: list[str] = Field(description="The lists it left.")
 
 
-# -- access ----------------------------------------------------------------------------------
-def authorize_dags(user, method: str) -> None:
-    """GET (read) or PUT (edit) on DAGs in general, as Airflow checks its endpoints that name no
-    DAG (requires_access_dag without a dag_id): DagDetails without id or team."""
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
-
-    if not get_auth_manager().is_authorized_dag(method=method, details=DagDetails(id=None, team_name=None),
-                                                user=user):
-        what = "read" if method == "GET" else "change"
-        raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            f"not allowed to {what} do-not-call lists: needs {method} on DAGs")
-
-
 def _hook(conn_id: str | None):
     conn_id = conn_id or DEFAULT_DB_CONN_ID
     if conn_id not in store_conn_ids():
@@ -113,7 +101,7 @@ RegionQuery = Annotated[str | None, Query(max_length=2, description=REGION)]
 # -- routes ----------------------------------------------------------------------------------
 @router.get("/dnc", response_model=DncLists, summary="The do-not-call lists with their sizes")
 def list_dnc(user: GetUserDep, store: StoreQuery = None):
-    authorize_dags(user, "GET")
+    authorize_dags(user, "GET", LISTS)
     hook = _hook(store)
     return {"lists": hook.dnc_lists(), "suppressed_numbers": hook.dnc_suppressed_numbers(),
             "version": hook.dnc_version()}
@@ -122,7 +110,7 @@ def list_dnc(user: GetUserDep, store: StoreQuery = None):
 @router.get("/dnc/{number}", response_model=DncNumber, summary="Is a number suppressed, and on which lists",
             responses={422: {"description": "not a phone number"}})
 def check_dnc(number: str, user: GetUserDep, store: StoreQuery = None, default_region: RegionQuery = None):
-    authorize_dags(user, "GET")
+    authorize_dags(user, "GET", LISTS)
     hook = _hook(store)
     return _entries(hook, _number(number, default_region))
 
@@ -131,7 +119,7 @@ def check_dnc(number: str, user: GetUserDep, store: StoreQuery = None, default_r
              summary="Put a number on list hand: no campaign of the store dials it again",
              responses={422: {"description": "not a phone number"}})
 def add_dnc(new: NewDncNumber, user: GetUserDep, store: StoreQuery = None):
-    authorize_dags(user, "PUT")
+    authorize_dags(user, "PUT", LISTS)
     hook = _hook(store)
     number = _number(new.phone_number, new.default_region)
     source = f"by {user.get_name()} via the Campaigns page" + (f": {new.note}" if new.note else "")
@@ -150,7 +138,7 @@ def add_dnc(new: NewDncNumber, user: GetUserDep, store: StoreQuery = None):
 def remove_dnc(number: str, user: GetUserDep, store: StoreQuery = None, default_region: RegionQuery = None,
                list_name: Annotated[str, Query(alias="list", pattern=f"^{LIST_NAME.pattern}$",
                                                description="The list to take it off.")] = HAND_LIST):
-    authorize_dags(user, "PUT")
+    authorize_dags(user, "PUT", LISTS)
     hook = _hook(store)
     e164 = _number(number, default_region)
     left = hook.dnc_remove_lists(e164, list_name)
