@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
 from outcall_provider import campaign_files
 from outcall_provider.rules.campaign import Campaign, CampaignFileError, parse_campaign_dict
 from outcall_provider.rules.phone import InvalidPhone, mask_phone, mask_phones_in_text, normalize_phone
 from outcall_provider.rules.progress import page_status
 from outcall_provider.rules.states import LEAD_STATUSES, HoldReason
+from outcall_provider.rules.window import day_start
 
 _LEAD_ID = re.compile(r"#?(\d{1,18})")
 
@@ -92,11 +92,6 @@ def campaign_by_name(hooks, name: str) -> CampaignView | None:
     return next((c for c in campaigns(hooks) if c.name == name), None)
 
 
-def _day_start(now: datetime, tz: str) -> datetime:
-    local = now.astimezone(ZoneInfo(tz))
-    return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(tz))
-
-
 def campaign_summary(hook, view: CampaignView, now: datetime, dag: dict | None) -> dict[str, Any]:
     c = view.campaign
     row = {
@@ -121,7 +116,7 @@ def campaign_summary(hook, view: CampaignView, now: datetime, dag: dict | None) 
             "window_closes_at": window.closes_at(now)})
     if view.store_id is not None:
         tz = c.assistant.timezone if c else "UTC"
-        row.update(hook.page_campaign_summary(view.store_id, _day_start(now, tz)))
+        row.update(hook.page_campaign_summary(view.store_id, day_start(now, tz)))
         row["conversion"] = row["goal_met"] / row["leads"] if row["leads"] and row["goal"] else None
     return row
 

@@ -3,8 +3,7 @@ claim), and the checks right before each call (rules/compliance.py over the stor
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timezone
 
 from outcall_provider import campaign_files
 from outcall_provider.hooks.rows import ClaimedLead
@@ -13,6 +12,7 @@ from outcall_provider.rules.campaign import Campaign
 from outcall_provider.rules.compliance import CalleeClock, FrequencyCap, HoursCheck
 from outcall_provider.rules.state_rules import StateRules, area_code_states
 from outcall_provider.rules.states import HOLD_REASONS, HoldReason
+from outcall_provider.rules.window import day_start
 
 NO_CLOCK = CalleeClock(None, (), (), "no clock recorded")
 INFINITY = datetime.max.replace(tzinfo=timezone.utc)  # a clock that never opens (no zone known)
@@ -95,9 +95,7 @@ class ComplianceGate:
     def day_start(self, now: datetime, days_ahead: int = 0) -> datetime:
         """Midnight of `now`'s day (or a later one) on the assistant's clock: caller-ID caps count
         per day."""
-        zone = ZoneInfo(self.campaign.assistant.timezone)
-        day = now.astimezone(zone).date() + timedelta(days=days_ahead)
-        return datetime.combine(day, time(), zone).astimezone(timezone.utc)
+        return day_start(now, self.campaign.assistant.timezone, days_ahead)
 
     def next_day_start(self, now: datetime) -> datetime:
         return self.day_start(now, days_ahead=1)

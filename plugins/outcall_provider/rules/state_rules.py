@@ -13,7 +13,7 @@ import csv
 import functools
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from importlib.resources import files
 from typing import Iterable
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from outcall_provider.rules.callee_time import CandidateZones, RecipientHours, _names
-from outcall_provider.rules.window import CallingWindow, as_utc
+from outcall_provider.rules.window import CallingWindow, as_utc, local_midnight
 
 _RULES, _AREA_CODES, _STATES = "us_state_rules.csv", "us_area_code_states.csv", "us_state_zones.csv"
 _COLUMNS = ("state", "days", "hours", "max_calls", "per_hours", "source", "checked", "note")
@@ -168,7 +168,7 @@ class StateRules:
             return t
         # Opening instants: a row's next window, or the first instant of a day without a row.
         candidates = [_window(r.hours, r.days, zone).next_open(t) for r in open_rows]
-        candidates += [_day_start(local_day + timedelta(days=n), tz) for n in range(1, 8)
+        candidates += [local_midnight(local_day + timedelta(days=n), tz) for n in range(1, 8)
                        if (local_day + timedelta(days=n)).weekday() not in covered]
         if not candidates:  # every day of the week is `none`
             return limit + timedelta(seconds=1)
@@ -313,11 +313,6 @@ def _why(rule: StateRule, local: datetime, zone: str) -> str:
 @functools.cache
 def _window(hours: RecipientHours, days: frozenset[int], zone: str) -> CallingWindow:
     return CallingWindow(hours.start, hours.end, days, zone)
-
-
-def _day_start(day: date, tz: ZoneInfo) -> datetime:
-    # fold=0 of local midnight; in a midnight DST gap this is the gap's end, the day's first instant.
-    return as_utc(datetime.combine(day, time(0), tzinfo=tz))
 
 
 def _code(state: str) -> str:

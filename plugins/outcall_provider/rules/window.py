@@ -110,6 +110,18 @@ class CallingWindow:
                 lo = mid
         return datetime.fromtimestamp(hi, _UTC)
 
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local day, in UTC. fold=0 of local midnight: in a midnight DST gap
+    this is the gap's end, the day's first real instant."""
+    return as_utc(datetime.combine(day, time(0), tzinfo=zone))
+
+
+def day_start(now: datetime, tz: str, days_ahead: int = 0) -> datetime:
+    """Midnight of `now`'s local day in `tz` (or of a day `days_ahead` later), in UTC."""
+    zone = ZoneInfo(tz)
+    return local_midnight(now.astimezone(zone).date() + timedelta(days=days_ahead), zone)
+
+
 def as_utc(now: datetime) -> datetime:
     """An aware instant in UTC; a naive one is refused (its clock would be a guess)."""
     if now.tzinfo is None or now.utcoffset() is None:
