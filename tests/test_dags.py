@@ -44,3 +44,14 @@ def test_parsing_touches_no_database(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_OUTCALL_DB", "postgresql://nobody@127.0.0.1:1/none")
     bag = dagbag(monkeypatch, ROOT / "include" / "campaigns")
     assert "campaign_example" in bag.dags and bag.import_errors == {}
+
+
+def test_a_task_process_builds_only_its_own_dag(monkeypatch, tmp_path):
+    """With a hundred campaigns, each task start must not build a hundred DAGs: Airflow names
+    the DAG a task process parses for, and only that one is built."""
+    for name in ("alpha", "beta", "gamma"):
+        (tmp_path / f"{name}.yaml").write_text((ROOT / "include" / "campaigns" / "example.yaml").read_text()
+                                               .replace("name: example", f"name: {name}"))
+    assert set(dagbag(monkeypatch, tmp_path).dags) == {"campaign_alpha", "campaign_beta", "campaign_gamma"}
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "campaign_beta")
+    assert set(dagbag(monkeypatch, tmp_path).dags) == {"campaign_beta"}

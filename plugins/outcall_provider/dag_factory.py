@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, get_parsing_context
 
 from outcall_provider.campaign_files import cached_campaigns, invalid_campaign_files
 from outcall_provider.operators.dial import DialLeadsOperator, ReconcileCallsOperator
@@ -55,8 +55,13 @@ def campaign_dag(campaign: Campaign) -> DAG:
 
 
 def campaign_dags() -> dict[str, DAG]:
-    """A DAG for every valid campaign file; invalid files are reported by file_errors()."""
-    return {campaign.dag_id: campaign_dag(campaign) for campaign in cached_campaigns()}
+    """A DAG for every valid campaign file; invalid files are reported by file_errors().
+
+    A task's process parses the file for its own DAG only (Airflow's parsing context names
+    it): with a hundred campaigns, each task start then builds one DAG, not a hundred."""
+    wanted = get_parsing_context().dag_id
+    return {campaign.dag_id: campaign_dag(campaign) for campaign in cached_campaigns()
+            if wanted is None or campaign.dag_id == wanted}
 
 
 def file_errors() -> list[CampaignFileError]:

@@ -4,7 +4,8 @@
   login is an app-wide dependency, so no route can be added without it. FastAPI's own
   /docs and /openapi.json bypass app dependencies, so they are replaced by routes that don't.
 - webhooks_app at /outcall/webhooks: no Airflow login (Twilio and the assistant cannot log in);
-  every request is verified by its signature instead. It is listed before campaigns_app in the
+  every request is verified by its signature instead (the dialers' questions by a JWT signed
+  with Airflow's own key: api/dialer_access.py). It is listed before campaigns_app in the
   plugin so that Starlette matches its longer prefix first.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from outcall_provider.api import webhooks
+from outcall_provider.api import dialer_access, webhooks
 from outcall_provider.api.routes import calls, campaigns, dnc, exports, imports, leads, vocabulary
 from outcall_provider.rules.phone import mask_phones_in_text
 
@@ -109,6 +110,7 @@ def create_campaigns_app() -> FastAPI:
 def create_webhooks_app() -> FastAPI:
     app = FastAPI(title="outcall webhooks", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(webhooks.router)
+    app.include_router(dialer_access.router)
     app.add_exception_handler(psycopg.Error, _database_error)
     return app
 

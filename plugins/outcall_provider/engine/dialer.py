@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 import requests
@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 REFILL_CLAIM = 10                      # leads a refilling dialer claims at a time
 DNC_REASON = "on a do-not-call list"   # why a suppressed contact is not dialed
+# With status callbacks a dialer sleeps until one says a call ended (hooks/call_ends.py), but
+# at most CALLBACK_WAIT, and asks Twilio itself only every TWILIO_LOOK: callbacks can be lost.
+CALLBACK_WAIT = 2.0
+TWILIO_LOOK = timedelta(seconds=20)
 
 
 @dataclasses.dataclass
@@ -60,11 +64,12 @@ class Dialer:
     """The dialing half of CallEngine (engine/__init__.py), which sets its attributes."""
 
     def dial(self, leads: list[ClaimedLead], *, deadline: datetime | None = None, refill: bool = False,
-             keep_going: Callable[[], bool] = lambda: True) -> DialReport:
+             keep_going: Callable[[], bool] = lambda: True, until_full: bool = False) -> DialReport:
         """Dial claimed leads, never more than max_calls_in_parallel at once and only inside
         the calling window (checked right before each call). With `refill`, keep claiming due
-        leads as calls end until `deadline`, so the lines stay busy. `keep_going` is asked
-        before each call (a paused DAG stops new calls). Leads not dialed are released.
+        leads as calls end until `deadline`, so the lines stay busy. With `until_full`, stop
+        when no line is free instead of waiting for one. `keep_going` is asked before each
+        call (a paused DAG stops new calls). Leads not dialed are released.
         Raises TwilioAccountError, after releasing its leads, when Twilio refuses a call for
         a reason of the account or the campaign: every other call would fail the same way."""
         report = DialReport()
@@ -97,12 +102,14 @@ class Dialer:
                             # nothing to do this tick unless a person adds or resets a lead
                             report.idle = deadline is not None and not in_flight
                             break
-                        self._wait_for_a_free_line()
+                        self.wait_for_a_free_line()
                         continue
                 lead = queue.popleft()
                 if self._dial_one(lead, report) is Written.FULL:
                     queue.appendleft(lead)
-                    self._wait_for_a_free_line()
+                    if until_full:
+                        break
+                    self.wait_for_a_free_line()
         finally:
             leftover = [lead.id for lead in queue]
             self.store.release_leads(leftover, self.clock())
@@ -113,9 +120,19 @@ class Dialer:
         next_due = self.store.next_due_at(self.campaign_id, self.gate.next_due_filter(self.clock()))
         return next_due is not None and next_due < deadline
 
-    def _wait_for_a_free_line(self) -> None:
-        self.sleep(self.poll_interval)
-        self.reconcile(in_flight_only=True)
+    def wait_for_a_free_line(self) -> None:
+        """Without status callbacks, ask Twilio every poll_interval (as today); with them, wait
+        to be woken by one and read the store, asking Twilio only every TWILIO_LOOK."""
+        if self.call_ends is None:
+            self.sleep(self.poll_interval)
+            self.reconcile(in_flight_only=True)
+            return
+        self.call_ends.wait(self.campaign_id, CALLBACK_WAIT)
+        now = self.clock()
+        ask = self.twilio_asked_at is None or now - self.twilio_asked_at >= TWILIO_LOOK
+        if ask:
+            self.twilio_asked_at = now
+        self.reconcile(in_flight_only=True, ask_twilio=ask)
 
     def _dial_one(self, lead: ClaimedLead, report: DialReport) -> Written | None:
         """Write the attempt, then place its call once. Returns Written.FULL when the campaign

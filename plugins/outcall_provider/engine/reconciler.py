@@ -48,10 +48,12 @@ class ReconcileReport:
 class Reconciler:
     """The reconciling half of CallEngine (engine/__init__.py), which sets its attributes."""
 
-    def reconcile(self, *, in_flight_only: bool = False) -> ReconcileReport:
+    def reconcile(self, *, in_flight_only: bool = False, ask_twilio: bool = True) -> ReconcileReport:
         """Bring every open attempt up to date from Twilio and judge the finished ones.
         Twilio's records are the truth; status callbacks only make this quicker.
-        `in_flight_only` (a dialer between calls) skips the crash recovery work."""
+        `in_flight_only` (a dialer between calls) skips the crash recovery work. Without
+        `ask_twilio` (a dialer a callback just woke), calls still live in the store are not
+        asked about; those a callback ended are still read from Twilio once and judged."""
         report = ReconcileReport()
         now = self.clock()
         if not in_flight_only:
@@ -61,8 +63,8 @@ class Reconciler:
             self._fill_in_prices(now, report)
             report.transcripts_adopted = self.store.adopt_early_transcripts(self.campaign_id)
         open_attempts = self.store.open_attempts(self.campaign_id)
-        calls = self._calls_for([a for a in open_attempts if a.call_status not in TERMINAL_CALL_STATUSES],
-                                report)
+        live = [a for a in open_attempts if a.call_status not in TERMINAL_CALL_STATUSES]
+        calls = self._calls_for(live, report) if ask_twilio else {}
         for attempt in open_attempts:
             try:
                 self._bring_up_to_date(attempt, calls.get(attempt.call_sid), report)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from outcall_provider import sql
+from outcall_provider.hooks.call_ends import CALL_ENDED_CHANNEL
 from outcall_provider.rules.outcome import REACHED_A_PERSON_REASONS
 from outcall_provider.rules.states import LEAD_STATUSES
 
@@ -87,7 +88,8 @@ class CampaignPagesMixin:
         """Apply a status callback; False when it is a repeat, older than one applied, or unknown."""
         rows = self._page_rows("webhook_attempt_status", {
             "call_sid": call_sid, "sequence": sequence, "call_status": call_status,
-            "answered_by": answered_by, "duration_s": duration_s, "ended_at": ended_at})
+            "answered_by": answered_by, "duration_s": duration_s, "ended_at": ended_at,
+            "channel": CALL_ENDED_CHANNEL})
         return bool(rows)
 
     def webhook_call_campaign(self, call_sid: str) -> dict[str, Any] | None:

@@ -8,8 +8,8 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
-from outcall_provider.rules.states import CampaignStatus
-from outcall_provider.triggers.due_lead import TICK_ENDS, LeadDueTrigger  # no driver imported at parse time
+from outcall_provider.exceptions import DialerFailed
+from outcall_provider.triggers.dial import DIAL_FAILED, DialTrigger  # no driver imported at parse time
 
 # A tick's dialers stop this long before the next tick is due: the next tick then starts on
 # time (one active run at a time) and its dialers take over the lines.
@@ -26,59 +26,54 @@ def campaign_engine(campaign_name: str, **engine_kwargs):
 class DialLeadsOperator(BaseOperator):
     """Dial one batch of claimed leads (a descriptor {"campaign": name, "lead_ids": [...]}).
 
-    With `tick_seconds`, the task then keeps the campaign's lines busy, claiming due leads as
-    calls end, until shortly before the next tick. When it has nothing left to do (no call in
-    flight, no lead due before then) it waits in Airflow's triggerer, not in a worker slot, and
-    dials again within seconds of a person adding or resetting a lead. Pausing the DAG stops
-    new calls at once; the task then waits out its tick, and if the DAG is unpaused meanwhile it
-    dials again within seconds instead of at the next tick."""
+    With `tick_seconds`, the campaign's lines are then kept busy, claiming due leads as calls
+    end, until shortly before the next tick. The task places its batch's calls while lines are
+    free, then defers: the dialer goes on in Airflow's triggerer (triggers/dial.py), holding no
+    worker slot while it waits for calls to end, leads to fall due or the window to open.
+    Pausing the DAG stops new calls within seconds; unpaused during the tick, it dials again
+    within seconds. `deferrable=False` keeps the whole tick in the worker instead."""
 
     template_fields = ("batch",)
 
-    def __init__(self, *, campaign_name: str, batch: dict | None = None, tick_seconds: float = 0, **kwargs):
+    def __init__(self, *, campaign_name: str, batch: dict | None = None, tick_seconds: float = 0,
+                 deferrable: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.campaign_name, self.batch, self.tick_seconds = campaign_name, batch, tick_seconds
+        self.deferrable = deferrable
 
     def execute(self, context) -> dict[str, Any]:
-        return self._dial(context, (self.batch or {}).get("lead_ids", []), {})
+        from outcall_provider.engine.keep_dialing import add_report, keep_dialing
 
-    def resume_dialing(self, context, event: dict[str, Any], total: dict[str, Any]) -> dict[str, Any]:
-        """Back from the triggerer: a lead fell due (dial it), or the tick is ending."""
-        if event["reason"] == TICK_ENDS:
-            self.log.info("dialed %s; the tick ends", total)
-            return total
-        self.log.info("a lead fell due at %s: dialing again", event.get("due_at"))
-        return self._dial(context, [], total, reopened=True)
-
-    def _dial(self, context, lead_ids: list[int], total: dict[str, Any], reopened: bool = False) -> dict[str, Any]:
         engine = campaign_engine(self.campaign_name)
+        paused = _pause_probe(context)
         try:
-            if reopened:  # a lead waits again: the campaign is not completed (any more)
-                engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.IN_PROGRESS.value, clock.now())
-            leads = engine.store.claimed_leads(lead_ids)
+            leads = engine.store.claimed_leads((self.batch or {}).get("lead_ids", []))
             deadline = self._deadline(context)
-            paused = _pause_probe(context)
-            while True:
-                report = engine.dial(leads, deadline=deadline, refill=bool(self.tick_seconds),
-                                     keep_going=lambda: not paused())
-                leads = []  # the batch is dialed or released; refills claim from here on
-                total = {k: total.get(k, 0) + v for k, v in vars(report).items()}
-                if not (paused() and deadline) or not self._wait_while_paused(engine, paused, deadline):
-                    break
-            if report.idle and not paused():
-                self._note_completion(engine)
-                self.log.info("dialed %s; nothing to dial until a lead falls due: waiting in the triggerer "
-                              "until %s", total, deadline.isoformat())
-                gate = engine.gate.next_due_filter(clock.now())
-                gate["opens_at"] = [t.isoformat() for t in gate["opens_at"]]
-                self.defer(trigger=LeadDueTrigger(db_conn_id=engine.campaign.db_conn_id,
-                                                  campaign_id=engine.campaign_id, deadline=deadline.isoformat(),
-                                                  gate=gate),
-                           method_name="resume_dialing", kwargs={"total": total})
+            if deadline is not None and not self.deferrable:
+                total = keep_dialing(engine, leads, deadline, paused=paused)
+                self.log.info("dialed %s", total)
+                return total
+            # the batch's first calls, from here, while lines are free
+            report = engine.dial(leads, deadline=deadline, keep_going=lambda: not paused(),
+                                 until_full=deadline is not None)
         finally:
             engine.store.close()
-        self.log.info("dialed %s", total)
-        return total
+        total = add_report({}, report)
+        if deadline is None:  # one batch, no tick
+            self.log.info("dialed %s", total)
+            return total
+        self.log.info("placed %s calls; dialing goes on in the triggerer until %s", total.get("placed", 0),
+                      deadline.isoformat())
+        self.defer(trigger=DialTrigger(campaign_name=self.campaign_name, dag_id=self.dag_id,
+                                       deadline=deadline.isoformat(), total=total),
+                   method_name="dialed", timeout=timedelta(seconds=2 * self.tick_seconds))
+
+    def dialed(self, context, event: dict[str, Any]) -> dict[str, Any]:
+        """Back from the triggerer at the end of the tick."""
+        if event["reason"] == DIAL_FAILED:
+            raise DialerFailed(f"campaign {self.campaign_name}: the dialer stopped: {event['error']}")
+        self.log.info("dialed %s", event["total"])
+        return event["total"]
 
     def _deadline(self, context):
         """When this tick's dialing ends, on outcall's clock. The tick runs on Airflow's clock
@@ -90,26 +85,6 @@ class DialLeadsOperator(BaseOperator):
         started = getattr(dag_run, "start_date", None)
         used = datetime.now(timezone.utc) - started if started else timedelta(0)
         return clock.now() + timedelta(seconds=self.tick_seconds) - TICK_HANDOVER - used
-
-    @staticmethod
-    def _note_completion(engine) -> None:
-        """Say `completed` now, not at the end of the tick, if every lead is terminal."""
-        if engine.store.campaign_completed(engine.campaign_id):
-            engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.COMPLETED.value, clock.now())
-
-    def _wait_while_paused(self, engine, paused, deadline) -> bool:
-        """Wait while the DAG is paused, keeping calls in flight reconciled; True if it was
-        unpaused before the deadline."""
-        engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.PAUSED.value, clock.now())
-        self.log.info("the campaign's DAG is paused: no new calls; calls in flight are still reconciled")
-        while paused() and clock.now() < deadline:
-            engine.sleep(engine.poll_interval)
-            engine.reconcile(in_flight_only=True)
-        if paused():
-            return False
-        engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.IN_PROGRESS.value, clock.now())
-        self.log.info("the campaign's DAG is unpaused: dialing again")
-        return True
 
 
 def _pause_probe(context, every_s: float = 2.0):

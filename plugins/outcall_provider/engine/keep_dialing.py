@@ -1,0 +1,78 @@
+"""A tick of a campaign's dialer: keep its lines busy until the tick's deadline.
+
+It dials while leads are due, waits while the DAG is paused (calls in flight still reconciled),
+and waits while nothing is due until a lead falls due (added, uploaded or set back by a person,
+or its callee's hours open). The same loop runs in Airflow's triggerer (triggers/dial.py: one
+thread per dialer, no worker slot) or, for a dialer that is not deferrable, in its task.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Callable
+
+from outcall_provider.rules.states import CampaignStatus
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_SECONDS = 5.0   # an idle dialer looks for a due lead this often (one index step)
+
+
+def keep_dialing(engine, leads: list, deadline: datetime, *, paused: Callable[[], bool],
+                 stopped: Callable[[], bool] = lambda: False, total: dict | None = None) -> dict[str, int]:
+    """Dial `leads` (claimed), then refill from the due leads until `deadline`; returns the
+    dial reports summed into `total`. `paused` is the DAG's pause toggle; `stopped` ends the
+    loop early (the trigger was cancelled). Leads claimed and not dialed are released."""
+    total = dict(total or {})
+    while not stopped() and engine.clock() < deadline:
+        if paused():
+            _wait_while_paused(engine, paused, stopped, deadline)
+            continue
+        report = engine.dial(leads, deadline=deadline, refill=True, keep_going=lambda: not (paused() or stopped()))
+        leads = []  # the batch is dialed or released; refills claim from here on
+        add_report(total, report)
+        if report.window_closed:
+            log.info("the calling window is closed for the rest of this tick")
+            break
+        if report.idle and not _wait_for_a_due_lead(engine, paused, stopped, deadline):
+            break
+    return total
+
+
+def add_report(total: dict[str, int], report) -> dict[str, int]:
+    """Sum a DialReport's counts into `total` (its flags say how one dial ended, not the tick)."""
+    for key, value in vars(report).items():
+        if not isinstance(value, bool):
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def _wait_for_a_due_lead(engine, paused, stopped, deadline: datetime) -> bool:
+    """Nothing to dial and no call in flight: wait until a lead falls due (True), or the tick
+    ends. A campaign whose every lead is terminal says `completed` meanwhile."""
+    if engine.store.campaign_completed(engine.campaign_id):
+        engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.COMPLETED.value, engine.clock())
+    log.info("nothing to dial until a lead falls due: waiting until %s", deadline.isoformat())
+    while not stopped():
+        now = engine.clock()
+        if now >= deadline:
+            return False
+        next_due = engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(now))
+        if next_due is not None and next_due <= now and not paused():
+            log.info("a lead fell due at %s: dialing again", next_due.isoformat())
+            # a lead waits again: the campaign is not completed (any more)
+            engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.IN_PROGRESS.value, now)
+            return True
+        engine.sleep(min(IDLE_POLL_SECONDS, (deadline - now).total_seconds()))
+    return False
+
+
+def _wait_while_paused(engine, paused, stopped, deadline: datetime) -> None:
+    """No new calls while the DAG is paused; calls in flight are still reconciled."""
+    engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.PAUSED.value, engine.clock())
+    log.info("the campaign's DAG is paused: no new calls; calls in flight are still reconciled")
+    while paused() and not stopped() and engine.clock() < deadline:
+        engine.wait_for_a_free_line()
+    if not paused() and not stopped():
+        engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.IN_PROGRESS.value, engine.clock())
+        log.info("the campaign's DAG is unpaused: dialing again")

@@ -1,0 +1,169 @@
+"""DialTrigger: a campaign's dialer runs its tick in Airflow's triggerer, not in a worker slot.
+
+Waiting is most of a dialer's time: for a line to free up, a lead to fall due, the DAG to be
+unpaused, the calling window to open. A task resumed for each of those would pay a worker's
+task start-up (seconds of CPU) per call. So the trigger places the next call itself, with
+the same engine and the same store as a task would: attempt written first, paced by the
+store's calls-per-second slots, never more than max_calls_in_parallel (engine/keep_dialing.py).
+
+The engine is blocking code (psycopg, twilio-python), so each trigger runs it in a thread of
+its own; the triggerer's event loop only awaits the thread. A status callback wakes the thread
+at once (hooks/call_ends.py, one LISTEN per store for the whole triggerer). The DAG's pause
+toggle is asked of the API server (api/dialer_access.py), for every dialing DAG at once, at
+most every PAUSE_ASK_SECONDS: pausing stops new calls within seconds.
+
+Cancelled (the task cleared or failed, the triggerer stopping), the thread is told to stop and
+releases the leads it claimed; a trigger run again elsewhere starts from the store.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import threading
+import time
+from collections import Counter
+from datetime import datetime
+from typing import Any, AsyncIterator
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+log = logging.getLogger(__name__)
+
+TICK_ENDS = "tick_ends"
+DIAL_FAILED = "dial_failed"
+PAUSE_ASK_SECONDS = 2.0
+STOP_GRACE_SECONDS = 30.0  # a cancelled dialer finishes the call it is placing and releases its leads
+
+
+class DialTrigger(BaseTrigger):
+    """Dial `campaign_name` until `deadline` (ISO, outcall's clock), then fire once with the
+    summed dial report (`reason` TICK_ENDS), or DIAL_FAILED with the error."""
+
+    def __init__(self, *, campaign_name: str, dag_id: str, deadline: str, total: dict[str, int] | None = None):
+        super().__init__()
+        self.campaign_name, self.dag_id, self.deadline, self.total = campaign_name, dag_id, deadline, total or {}
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{type(self).__module__}.{type(self).__qualname__}",
+                {"campaign_name": self.campaign_name, "dag_id": self.dag_id, "deadline": self.deadline,
+                 "total": self.total})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future = loop.create_future()
+        stop = threading.Event()
+
+        def settle(result=None, error: BaseException | None = None) -> None:
+            if not done.done():
+                done.set_exception(error) if error is not None else done.set_result(result)
+
+        def work() -> None:
+            try:
+                result = self._dial(stop)
+            except BaseException as e:  # handed to the event loop, which reports it
+                loop.call_soon_threadsafe(settle, None, e)
+            else:
+                loop.call_soon_threadsafe(settle, result)
+
+        context = contextvars.copy_context()  # the thread logs into this trigger's log
+        thread = threading.Thread(target=context.run, args=(work,), name=f"outcall-dial-{self.campaign_name}",
+                                  daemon=True)
+        thread.start()
+        try:
+            total = await asyncio.shield(done)
+        except asyncio.CancelledError:
+            stop.set()
+            await asyncio.to_thread(thread.join, STOP_GRACE_SECONDS)
+            raise
+        except Exception as e:
+            from outcall_provider.rules.phone import mask_phones_in_text
+
+            yield TriggerEvent({"reason": DIAL_FAILED, "error": f"{type(e).__name__}: {mask_phones_in_text(str(e))}"})
+            return
+        yield TriggerEvent({"reason": TICK_ENDS, "total": total})
+
+    def _dial(self, stop: threading.Event) -> dict[str, int]:
+        # Imported here: the triggerer loads this module to rebuild the trigger; drivers load
+        # only when a dialer runs.
+        from outcall_provider.engine import campaign_engine
+        from outcall_provider.engine.keep_dialing import keep_dialing
+
+        engine = campaign_engine(self.campaign_name, listen=True, sleep=stop.wait)
+        try:
+            with PAUSED.watching(self.dag_id):
+                return keep_dialing(engine, [], datetime.fromisoformat(self.deadline),
+                                    paused=lambda: PAUSED.paused(self.dag_id), stopped=stop.is_set,
+                                    total=self.total)
+        finally:
+            engine.store.close()
+
+
+class PausedBoard:
+    """The pause toggles of the DAGs this process dials for, asked of the API server in one
+    request for all of them, at most every PAUSE_ASK_SECONDS. Until an answer comes, and for a
+    DAG Airflow no longer has, a DAG counts as paused: no call is made on a guess."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._watched: Counter[str] = Counter()
+        self._paused: dict[str, bool] = {}
+        self._asked_at = float("-inf")
+        self._warned_at = float("-inf")
+
+    def watching(self, dag_id: str):
+        board = self
+
+        class _Watch:
+            def __enter__(self):
+                with board._lock:
+                    board._watched[dag_id] += 1
+                    board._asked_at = float("-inf")  # a newcomer gets a fresh answer
+
+            def __exit__(self, *exc):
+                with board._lock:
+                    board._watched[dag_id] -= 1
+                    if board._watched[dag_id] <= 0:
+                        del board._watched[dag_id]
+                        board._paused.pop(dag_id, None)
+
+        return _Watch()
+
+    def paused(self, dag_id: str) -> bool:
+        with self._lock:
+            if time.monotonic() - self._asked_at >= PAUSE_ASK_SECONDS:
+                self._asked_at = time.monotonic()
+                self._ask(sorted(self._watched or {dag_id: 1}))
+            return self._paused.get(dag_id, True)
+
+    def _ask(self, dag_ids: list[str]) -> None:
+        import httpx
+
+        from outcall_provider.api.dialer_access import PAUSED_PATH, dialer_token
+
+        try:
+            response = httpx.get(f"{api_server_url()}/outcall/webhooks{PAUSED_PATH}", params={"dag_id": dag_ids},
+                                 headers={"Authorization": f"Bearer {dialer_token()}"}, timeout=10)
+            response.raise_for_status()
+            answer = response.json()
+        except Exception as e:  # keep what was known; say why, not on every ask
+            if time.monotonic() - self._warned_at >= 30:
+                self._warned_at = time.monotonic()
+                log.error("cannot ask the API server whether DAGs %s are paused (%s: %s); until it answers, "
+                          "DAGs never answered for count as paused", ", ".join(dag_ids), type(e).__name__, e)
+            return
+        self._paused.update({d: bool(answer.get(d, True)) for d in dag_ids})
+
+
+def api_server_url() -> str:
+    """The API server as Airflow's own components reach it: the execution API's address
+    without its path ([core] execution_api_server_url), else [api] base_url."""
+    from airflow.configuration import conf
+
+    execution = conf.get("core", "execution_api_server_url", fallback="") or ""
+    if execution:
+        return execution.rstrip("/").removesuffix("/execution")
+    return (conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
+
+
+PAUSED = PausedBoard()
