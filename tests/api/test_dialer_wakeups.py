@@ -9,14 +9,13 @@ import time
 import httpx
 import pytest
 
-from outcall_provider.api.dialer_access import DIALER_AUDIENCE, PAUSED_PATH
+from outcall_provider.dialer_token import AUDIENCE, PAUSED_PATH
 from outcall_provider.hooks.call_ends import CallEnds
 from outcall_provider.triggers.dial import PausedBoard
 
-from .conftest import call_sid
 from .test_webhooks import post_status, status_form
 
-PAUSED_URL = "/outcall/webhooks" + PAUSED_PATH
+PAUSED_URL = PAUSED_PATH
 
 
 def waiting(ends: CallEnds, campaign_id: int, timeout: float) -> dict:
@@ -56,7 +55,7 @@ def test_a_callback_that_ends_a_call_wakes_its_campaigns_dialers_at_once(stack, 
 def dialer_token(stack, **overrides) -> str:
     from airflow.api_fastapi.auth.tokens import JWTGenerator
 
-    args = {"secret_key": stack.env["AIRFLOW__API_AUTH__JWT_SECRET"], "audience": DIALER_AUDIENCE,
+    args = {"secret_key": stack.env["AIRFLOW__API_AUTH__JWT_SECRET"], "audience": AUDIENCE,
             "valid_for": 60, **overrides}
     return JWTGenerator(**args).generate({"sub": "outcall-dialer"})
 

@@ -139,11 +139,11 @@ class PausedBoard:
     def _ask(self, dag_ids: list[str]) -> None:
         import httpx
 
-        from outcall_provider.api.dialer_access import PAUSED_PATH, dialer_token
+        from outcall_provider import dialer_token
 
         try:
-            response = httpx.get(f"{api_server_url()}/outcall/webhooks{PAUSED_PATH}", params={"dag_id": dag_ids},
-                                 headers={"Authorization": f"Bearer {dialer_token()}"}, timeout=10)
+            response = httpx.get(f"{api_server_url()}{dialer_token.PAUSED_PATH}", params={"dag_id": dag_ids},
+                                 headers={"Authorization": f"Bearer {dialer_token.sign()}"}, timeout=5)
             response.raise_for_status()
             answer = response.json()
         except Exception as e:  # keep what was known; say why, not on every ask
