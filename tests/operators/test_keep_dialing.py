@@ -105,3 +105,4 @@ def test_the_workers_first_burst_stops_when_the_lines_are_full(hook, make_engine
     assert report.placed == engine.campaign.max_calls_in_parallel == 3
     assert report.released == 7
     assert len(sandbox.calls()) == 3
+

@@ -49,14 +49,18 @@ def add_report(total: dict[str, int], report) -> dict[str, int]:
 
 def _wait_for_a_due_lead(engine, paused, stopped, deadline: datetime) -> bool:
     """Nothing to dial and no call in flight: wait until a lead falls due (True), or the tick
-    ends. A campaign whose every lead is terminal says `completed` meanwhile."""
-    if engine.store.campaign_completed(engine.campaign_id):
-        engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.COMPLETED.value, engine.clock())
+    ends. Calls that ended are still judged meanwhile (their post-call variables may come a
+    little later), and once every lead is terminal the campaign says `completed`."""
     log.info("nothing to dial until a lead falls due: waiting until %s", deadline.isoformat())
+    said_completed = False
     while not stopped():
         now = engine.clock()
         if now >= deadline:
             return False
+        engine.reconcile(in_flight_only=True, ask_twilio=False)
+        if not said_completed and engine.store.campaign_completed(engine.campaign_id):
+            engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.COMPLETED.value, now)
+            said_completed = True
         next_due = engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(now))
         if next_due is not None and next_due <= now and not paused():
             log.info("a lead fell due at %s: dialing again", next_due.isoformat())
