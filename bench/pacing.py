@@ -2,9 +2,10 @@
 16 dialers, 8 campaigns, one account at 50 calls/s (issue 13).
 
 Prints achieved / allowed calls per second while every dialer is busy, the busiest 1-second
-window of the sandbox's own call log (it must never exceed the allowed rate), what the 50 CPS
-dialers spent pacing (locked reads per slot, time in `pace`, slot to create), and Twilio
-requests per reconciled call when 10,000 calls are in flight. Ends with one JSON line.
+window of the sandbox's own call log (it must never exceed the allowed rate), what the
+dialers spent pacing (locked reads per slot, time in `pace`, slot to create, and the slowest
+calls of a busiest window that reached the limit), and Twilio requests per reconciled call
+when 10,000 calls are in flight. Ends with one JSON line.
 
     python bench/pacing.py [--seconds 20] [--in-flight 10000]
 """
@@ -64,7 +65,8 @@ def dialer(name: str, seconds: float) -> None:
     instrument(engine, probe)
     # Open the Twilio connection before the start: a process's first request pays for lazy
     # imports and a new connection (50+ ms), late enough to push one call too many into a
-    # second. The pacing margin (30 ms) covers a warm dialer's jitter, not a cold start.
+    # second. The pacing margin (31.5 ms at 5 calls/s, 45 ms at 50) covers a warm dialer's
+    # jitter, and a dialer's first slot holds COLD (40 ms) more: not a cold connection.
     engine.twilio.balance()
     engine.store.in_flight(engine.campaign_id)  # the store's connection too
     gc.collect()
@@ -81,23 +83,29 @@ def dialer(name: str, seconds: float) -> None:
 
 def instrument(engine, probe: dict) -> None:
     """Measure the pace path of one dialer without changing it: each call's slot (the database
-    time `pace` returned), seconds in `pace`, locked reads of the pacing row (1 + one per wait
-    inside `pace`), and how much longer than asked each of those waits slept."""
+    time `pace` returned), seconds in `pace`, locked reads of the pacing row (more than 1: the
+    dialer woke too late for a booked slot and booked another), and how much longer than asked
+    each of its waits slept."""
+    from outcall_provider.hooks import campaign
+
     store, twilio = engine.store, engine.twilio
-    pace, place_call = store.pace, twilio.place_call
+    pace, place_call, query = store.pace, twilio.place_call, campaign.sql.query
     last: dict = {}
+    reads = [0]
+
+    def counted_query(name: str) -> str:  # the one module the dialer process has
+        reads[0] += name == "pacing_lock"
+        return query(name)
 
     def timed_pace(account_sid, cps, clock, sleep):
-        reads = [1]
-
-        def counted_sleep(s: float) -> None:
-            reads[0] += 1
+        def timed_sleep(s: float) -> None:
             t = time.perf_counter()
             sleep(s)
             probe["oversleep_s"].append(time.perf_counter() - t - s)
 
+        reads[0] = 0
         t = time.perf_counter()
-        at = pace(account_sid, cps, clock, counted_sleep)
+        at = pace(account_sid, cps, clock, timed_sleep)
         last.update(slot=at.timestamp(), pace_s=time.perf_counter() - t, reads=reads[0])
         return at
 
@@ -106,6 +114,7 @@ def instrument(engine, probe: dict) -> None:
         probe["calls"].append([sid, last["slot"], last["pace_s"], last["reads"]])
         return sid
 
+    campaign.sql.query = counted_query
     store.pace, twilio.place_call = timed_pace, recorded_place_call
 
 
@@ -179,7 +188,8 @@ def main() -> None:
 
             start, outs = run_dialers(env, [name for name in CAMPAIGNS for _ in range(2)], args.seconds)
             reports = [o["report"] for o in outs]
-            created = [datetime.fromisoformat(c["created_at"]).timestamp() for c in sb.calls()]
+            created_by_sid = {c["sid"]: datetime.fromisoformat(c["created_at"]).timestamp() for c in sb.calls()}
+            created = list(created_by_sid.values())
             inside = [t for t in created if start <= t < start + args.seconds]
             cps_ratio = len(inside) / args.seconds / CPS
             busiest = busiest_second(created)
@@ -187,6 +197,7 @@ def main() -> None:
                   f"{len(inside)} calls placed (dialers report {sum(r['placed'] for r in reports)})")
             print(f"achieved / allowed calls per second: {cps_ratio:.3f} (goal >= 0.95)")
             print(f"busiest 1-second window: {busiest} calls (allowed {CPS})")
+            pace_report(outs, created_by_sid, start, start + args.seconds, args.seconds, CPS)
 
         high = high_volume(store, work, args.seconds)
 
@@ -208,7 +219,6 @@ def high_volume(store, work: Path, seconds: float) -> dict:
     50 CPS. cps_ratio: calls the sandbox saw created in the steady part of the run (HIGH_TRIM
     seconds off each end) per second, over 50; busiest: its busiest 1-second window, whole run."""
     from outcall_provider.campaign_files import load_campaign
-    from outcall_provider.rules.pacing import MARGIN
     from sandbox import Sandbox
 
     per_campaign = int(HIGH_CPS * seconds / len(HIGH_CAMPAIGNS) * 1.5) + 50  # never short of due leads
@@ -241,29 +251,51 @@ def high_volume(store, work: Path, seconds: float) -> dict:
     print(f"achieved / allowed calls per second, {hi - lo:.0f} steady seconds: {cps_ratio:.3f} (goal >= 0.95)")
     print(f"busiest 1-second window: {busiest} calls (allowed {HIGH_CPS})")
 
-    # where the time goes: the pace path, as the dialers measured it
+    pace_report(outs, created, lo, hi, seconds, HIGH_CPS)
+    dialer_cpu = sum(o["probe"]["cpu_s"] for o in outs)
+    busy = (cpu_after[0] - cpu_before[0]) / (cpu_after[1] - cpu_before[1])
+    print(f"  CPU: machine {busy * 100:.0f}% busy of {os.cpu_count()} cores during the run; the dialers used "
+          f"{dialer_cpu / seconds:.2f} cores ({dialer_cpu / max(placed, 1) * 1000:.1f} ms a call)")
+    return {"cps_ratio": cps_ratio, "busiest": busiest}
+
+
+def pace_report(outs: list[dict], created: dict[str, float], lo: float, hi: float, seconds: float,
+                cps: int) -> None:
+    """Where the time goes: the pace path as the dialers measured it (steady part: lo to hi),
+    and the calls of the sandbox's busiest 1-second window, each with its slot to create."""
+    from outcall_provider.rules.pacing import LATE, margin
+
     calls = [c for o in outs for c in o["probe"]["calls"]]
     slots = sorted(c[1] for c in calls)
-    gaps = [b - a for a, b in zip(slots, slots[1:]) if lo <= a < hi]
+    gaps = sorted(b - a for a, b in zip(slots, slots[1:]) if lo <= a < hi)
     pace_s = sorted(c[2] for c in calls)
     reads = [c[3] for c in calls]
     delay = sorted(created[c[0]] - c[1] for c in calls if c[0] in created)
     over = sorted(x for o in outs for x in o["probe"]["oversleep_s"])
-    dialer_cpu = sum(o["probe"]["cpu_s"] for o in outs)
-    busy = (cpu_after[0] - cpu_before[0]) / (cpu_after[1] - cpu_before[1])
-    spacing_ms = 1000 / HIGH_CPS
     print(f"  slots (database clock): {len([t for t in slots if lo <= t < hi]) / (hi - lo):.1f}/s in the steady "
           f"part; gap between slots median {pct(gaps, 50) * 1000:.1f} ms, mean {mean(gaps) * 1000:.2f} ms "
-          f"(spacing {spacing_ms:.0f} ms, + {MARGIN.total_seconds() * 1000:.0f} ms per {HIGH_CPS} slots)")
+          f"(spacing {1000 / cps:.0f} ms, + {margin(cps).total_seconds() * 1000:.1f} ms per {cps} slots; "
+          f"a slot woken for over {LATE.total_seconds() * 1000:.0f} ms late is given up)")
     print(f"  locked reads of the pacing row per slot: {mean(reads):.2f} (max {max(reads, default=0)}); "
-          f"{sum(reads) / (seconds):.0f} a second in all")
+          f"{sum(reads) / seconds:.0f} a second in all")
     print(f"  time in pace per call: median {pct(pace_s, 50) * 1000:.1f} ms, p90 {pct(pace_s, 90) * 1000:.1f} ms; "
           f"oversleep per wait median {pct(over, 50) * 1000:.2f} ms, p90 {pct(over, 90) * 1000:.2f} ms")
     print(f"  slot taken -> created at the sandbox: median {pct(delay, 50) * 1000:.1f} ms, p99 "
           f"{pct(delay, 99) * 1000:.1f} ms, max {max(delay, default=0) * 1000:.1f} ms")
-    print(f"  CPU: machine {busy * 100:.0f}% busy of {os.cpu_count()} cores during the run; the dialers used "
-          f"{dialer_cpu / seconds:.2f} cores ({dialer_cpu / max(placed, 1) * 1000:.1f} ms a call)")
-    return {"cps_ratio": cps_ratio, "busiest": busiest}
+    first = sorted(created[o["probe"]["calls"][0][0]] - o["probe"]["calls"][0][1] for o in outs
+                   if o["probe"]["calls"] and o["probe"]["calls"][0][0] in created)
+    print(f"  of that, each dialer's first call: median {pct(first, 50) * 1000:.1f} ms, max "
+          f"{max(first, default=0) * 1000:.1f} ms")
+    by_created = sorted((created[c[0]], c[1]) for c in calls if c[0] in created)
+    if by_created:
+        times = [t for t, _ in by_created]
+        i = max(range(len(times)), key=lambda i: sum(1 for t in times[i:] if t < times[i] + 1.0))
+        window = [(t, slot) for t, slot in by_created[i:] if t < times[i] + 1.0]
+        if len(window) >= cps:  # at the limit or over it: which calls were late to the sandbox
+            late = sorted(((t - slot) * 1000, (t - times[i]) * 1000) for t, slot in window)[-3:]
+            print(f"  busiest window ({len(window)} calls, {window[-1][0] - times[i]:.3f} s wide, at "
+                  f"{times[i] - lo:+.1f} s from the steady part's start): slowest slot to create " +
+                  ", ".join(f"{d:.1f} ms (created at +{at:.0f} ms)" for d, at in late))
 
 
 def pct(xs: list[float], q: float) -> float:

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
+from time import monotonic  # how long a dialer slept for its CPS slot: a duration, not a time of day
 from typing import Any
 
 from airflow.providers.postgres.hooks.postgres import PostgresHook
@@ -65,6 +66,7 @@ class CampaignHook(CampaignPagesMixin, DncMixin, PostgresHook):
         self.outcall_conn_id = outcall_conn_id
         self._conn = None
         self._side = None  # a second connection for row locks held across a Twilio request
+        self._paced_accounts: set[str] = set()  # accounts this hook has taken a CPS slot of
 
     # -- connection and schema ---------------------------------------------------------
     @property
@@ -384,31 +386,45 @@ class CampaignHook(CampaignPagesMixin, DncMixin, PostgresHook):
 
     def pace(self, account_sid: str, cps: float, clock, sleep) -> datetime:
         """Wait for this account's next calls-per-second slot and take it (any number of
-        dialers on any hosts, one account). Returns the moment the slot was taken as the
-        database saw it (UTC).
+        dialers on any hosts, one account). Returns the slot as the database's clock placed
+        it (UTC); the dialer sends from there: at most LATE after it if it slept, a commit's
+        time after it if the slot was due at once.
 
-        The one exception to the injectable clock (DESIGN.md): the window is judged on
+        The one exception to the injectable clock (DESIGN.md): slots are placed on
         PostgreSQL's clock_timestamp(), read under the account's row lock, so hosts whose
         clocks differ by seconds still share the rate exactly; `clock` is deliberately not read.
-        Cheap enough to call before every retry of a create (a 429): one locked read and one
-        write per slot, and the lock is never held while waiting."""
+        The dialer books the next free slot (one locked read and one write), then sleeps until
+        it without holding the lock; a sleep that ends more than LATE after the slot (the host
+        was busy) gives the slot up and books another. Cheap enough to call before every retry
+        of a create (a 429). This hook's first slot for the account holds COLD more room."""
+        first = account_sid not in self._paced_accounts
+        late_for = None  # the slot this dialer woke too late for, given up with the next booking
         while True:
             with self.db.cursor() as cur:
                 cur.execute(sql.query("pacing_lock"), {"account_sid": account_sid})
                 row = cur.fetchone()
+                booked_at = monotonic()  # at or after `now` below: never wakes before the slot
                 if row is None:  # the account's first send ever: create its row, then lock it
                     cur.execute(sql.query("pacing_ensure"), {"account_sid": account_sid})
                     self.db.commit()
                     continue
                 recent, now = list(row[0]), row[1].astimezone(timezone.utc)
-                at = pacing.next_send_at(recent, now, cps)
-                if at <= now:
-                    cur.execute(sql.query("pacing_record"), {
-                        "account_sid": account_sid, "recent_sends": pacing.record_send(recent, now, cps)})
-                    self.db.commit()
-                    return now
-            self.db.rollback()
-            sleep((at - now).total_seconds())
+                if late_for is not None:
+                    recent = pacing.give_up(recent, late_for)
+                slot = pacing.next_send_at(recent, now, cps)
+                held = pacing.held_until(slot, first)
+                cur.execute(sql.query("pacing_record"), {
+                    "account_sid": account_sid, "recent_sends": pacing.record_send(recent, held, cps)})
+            self.db.commit()
+            wait = (slot - now).total_seconds()
+            if monotonic() - booked_at < wait:  # else due already (free at once, or a slow commit)
+                while (slept := monotonic() - booked_at) < wait:  # a test's sleep may return early
+                    sleep(wait - slept)
+                if not pacing.on_time(slot, now, slept):
+                    late_for = held
+                    continue
+            self._paced_accounts.add(account_sid)
+            return slot
 
     def _side_conn(self):
         if self._side is None or self._side.closed:
