@@ -21,7 +21,7 @@ def test_every_campaign_file_loads(monkeypatch):
     assert bag.import_errors == {}
     dag = bag.dags["campaign_example"]
     assert dag.schedule == timedelta(minutes=10)
-    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert dag.max_active_runs == 2 and dag.catchup is False  # a tick's dialer overlaps the next tick's start
     assert dag.is_paused_upon_creation is True
     assert "outcall" in dag.tags and "Renewals assistant" in dag.doc_md
     assert {t.task_id for t in dag.tasks} == {"sync_leads_and_preflight", "reconcile_calls", "claim_batches",

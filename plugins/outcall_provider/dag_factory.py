@@ -32,7 +32,9 @@ def campaign_dag(campaign: Campaign) -> DAG:
         schedule=timedelta(seconds=tick),
         start_date=START,
         catchup=False,
-        max_active_runs=1,
+        # Two runs at a time: a tick's dialer keeps the lines busy while the next tick syncs,
+        # reconciles and claims, and stops when the next tick's dialer starts.
+        max_active_runs=2,
         is_paused_upon_creation=True,  # a new campaign is a draft until someone unpauses it
         doc_md=_doc(campaign),
         tags=["outcall", "campaign"],

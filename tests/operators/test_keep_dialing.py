@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import timedelta
 
-from outcall_provider.engine.keep_dialing import IDLE_POLL_SECONDS, keep_dialing
+from outcall_provider.engine.keep_dialing import IDLE_POLL_SECONDS, TAKEOVER_CHECK_SECONDS, keep_dialing
 from tests.operators.conftest import lead_row
 
 HEADER = "phone_number,secondary_phone_1,external_id,first_name\n"
@@ -29,14 +29,16 @@ def campaign_status(hook, campaign_id: int) -> str:
 class Tick:
     """keep_dialing in a thread, as the trigger runs it; `paused` and `stop` are the test's."""
 
-    def __init__(self, engine, seconds: float, paused: bool = False):
+    def __init__(self, engine, seconds: float, paused: bool = False, dial_until: float | None = None):
         self.paused, self.stop, self.total = paused, threading.Event(), None
-        deadline = engine.clock() + timedelta(seconds=seconds)
-        self.thread = threading.Thread(target=self._run, args=(engine, deadline), daemon=True)
+        tick_ends = engine.clock() + timedelta(seconds=seconds)
+        until = engine.clock() + timedelta(seconds=dial_until) if dial_until else None
+        self.thread = threading.Thread(target=self._run, args=(engine, tick_ends, until), daemon=True)
         self.thread.start()
 
-    def _run(self, engine, deadline):
-        self.total = keep_dialing(engine, [], deadline, paused=lambda: self.paused, stopped=self.stop.is_set)
+    def _run(self, engine, tick_ends, until):
+        self.total = keep_dialing(engine, [], tick_ends, dial_until=until, paused=lambda: self.paused,
+                                  stopped=self.stop.is_set)
 
     def wait(self, what, predicate, timeout: float):
         deadline = time.time() + timeout
@@ -106,3 +108,30 @@ def test_the_workers_first_burst_stops_when_the_lines_are_full(hook, make_engine
     assert report.released == 7
     assert len(sandbox.calls()) == 3
 
+
+
+
+def test_a_ticks_dialer_dials_on_past_its_tick_until_the_next_ticks_dialer_takes_over(hook, make_engine, sandbox):
+    from outcall_provider.engine import CallEngine
+    from outcall_provider.hooks.campaign import CampaignHook
+    from outcall_provider.hooks.twilio import TwilioHook
+
+    engine = make_engine(leads_csv(40))
+    first = Tick(engine, seconds=1, dial_until=60)  # its tick ends in 1 s; the next tick is late
+    time.sleep(3)
+    calls_past_its_tick = len(sandbox.calls())
+    first.wait("calls after the first tick ended", lambda: len(sandbox.calls()) > calls_past_its_tick, 10)
+    assert first.thread.is_alive()
+
+    store = CampaignHook()  # the next tick's dialer: another process, its own connection
+    try:
+        second = Tick(CallEngine(store, TwilioHook(), engine.campaign, engine.campaign_id, clock=engine.clock,
+                                 poll_interval=0.05), seconds=60)
+        first.wait("the first dialer to hand over", lambda: not first.thread.is_alive(), TAKEOVER_CHECK_SECONDS + 5)
+        assert first.total["placed"] > calls_past_its_tick - 3
+        second.wait("every lead to be called", lambda: len(sandbox.calls()) == 40, 60)
+        second.stop.set()
+        second.thread.join(10)
+    finally:
+        store.close()
+    assert sorted(c["to"] for c in sandbox.calls()) == sorted(ANSWERED[:40])  # each once, by two dialers

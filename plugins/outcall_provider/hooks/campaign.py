@@ -145,6 +145,14 @@ class CampaignHook(CampaignPagesMixin, DncMixin, PostgresHook):
             raise LookupError(f"campaign {name!r} is not in the store yet (import its leads first)")
         return row["id"]
 
+    def take_over_dialing(self, campaign_id: int, tick: datetime) -> datetime:
+        """Say that `tick`'s dialers dial the campaign now (a later tick's keep it); returns the
+        tick that dials."""
+        return self._rows("campaign_take_over_dialing", {"campaign_id": campaign_id, "tick": tick})[0]["dialing_tick"]
+
+    def dialing_tick(self, campaign_id: int) -> datetime | None:
+        return self._rows("campaign_dialing_tick", {"campaign_id": campaign_id})[0]["dialing_tick"]
+
     def set_campaign_status(self, campaign_id: int, status: str, now: datetime) -> bool:
         with self.db.cursor() as cur:
             cur.execute(sql.query("campaign_set_status"), {"campaign_id": campaign_id, "status": status, "now": now})

@@ -11,10 +11,6 @@ from outcall_provider import clock
 from outcall_provider.exceptions import DialerFailed
 from outcall_provider.triggers.dial import DIAL_FAILED, DialTrigger  # no driver imported at parse time
 
-# A tick's dialers stop this long before the next tick is due: the next tick then starts on
-# time (one active run at a time) and its dialers take over the lines.
-TICK_HANDOVER = timedelta(seconds=5)
-
 
 def campaign_engine(campaign_name: str, **engine_kwargs):
     # Imported when a task runs, not when the DAG file is parsed (hooks pull in drivers).
@@ -50,7 +46,7 @@ class DialLeadsOperator(BaseOperator):
             leads = engine.store.claimed_leads((self.batch or {}).get("lead_ids", []))
             deadline = self._deadline(context)
             if deadline is not None and not self.deferrable:
-                total = keep_dialing(engine, leads, deadline, paused=paused)
+                total = keep_dialing(engine, leads, deadline, dial_until=self._dial_until(deadline), paused=paused)
                 self.log.info("dialed %s", total)
                 return total
             # the batch's first calls, from here, while lines are free
@@ -65,8 +61,9 @@ class DialLeadsOperator(BaseOperator):
         self.log.info("placed %s calls; dialing goes on in the triggerer until %s", total.get("placed", 0),
                       deadline.isoformat())
         self.defer(trigger=DialTrigger(campaign_name=self.campaign_name, dag_id=self.dag_id,
-                                       deadline=deadline.isoformat(), total=total),
-                   method_name="dialed", timeout=timedelta(seconds=2 * self.tick_seconds))
+                                       tick_ends=deadline.isoformat(),
+                                       dial_until=self._dial_until(deadline).isoformat(), total=total),
+                   method_name="dialed", timeout=timedelta(seconds=3 * self.tick_seconds))
 
     def dialed(self, context, event: dict[str, Any]) -> dict[str, Any]:
         """Back from the triggerer at the end of the tick."""
@@ -75,8 +72,13 @@ class DialLeadsOperator(BaseOperator):
         self.log.info("dialed %s", event["total"])
         return event["total"]
 
+    def _dial_until(self, tick_ends: datetime) -> datetime:
+        """A tick's dialer goes on until the next tick's takes over; at most one tick more (the
+        next tick is late, or the DAG was paused and no tick comes)."""
+        return tick_ends + timedelta(seconds=self.tick_seconds)
+
     def _deadline(self, context):
-        """When this tick's dialing ends, on outcall's clock. The tick runs on Airflow's clock
+        """When this tick ends (the next one is due), on outcall's clock. The tick runs on Airflow's clock
         (the run's start), so the time it has left is carried over: the two differ in a replay
         (clock.py), and a deadline mixed from both would end dialing at once or never."""
         if not self.tick_seconds:
@@ -84,7 +86,7 @@ class DialLeadsOperator(BaseOperator):
         dag_run = context.get("dag_run")
         started = getattr(dag_run, "start_date", None)
         used = datetime.now(timezone.utc) - started if started else timedelta(0)
-        return clock.now() + timedelta(seconds=self.tick_seconds) - TICK_HANDOVER - used
+        return clock.now() + timedelta(seconds=self.tick_seconds) - used
 
 
 def _pause_probe(context, every_s: float = 2.0):

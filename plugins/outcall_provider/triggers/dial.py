@@ -37,17 +37,20 @@ STOP_GRACE_SECONDS = 30.0  # a cancelled dialer finishes the call it is placing 
 
 
 class DialTrigger(BaseTrigger):
-    """Dial `campaign_name` until `deadline` (ISO, outcall's clock), then fire once with the
-    summed dial report (`reason` TICK_ENDS), or DIAL_FAILED with the error."""
+    """Dial `campaign_name` for the tick that ends at `tick_ends` until the next tick's dialer
+    takes over, or `dial_until` (ISO times, outcall's clock); then fire once with the summed
+    dial report (`reason` TICK_ENDS), or DIAL_FAILED with the error."""
 
-    def __init__(self, *, campaign_name: str, dag_id: str, deadline: str, total: dict[str, int] | None = None):
+    def __init__(self, *, campaign_name: str, dag_id: str, tick_ends: str, dial_until: str,
+                 total: dict[str, int] | None = None):
         super().__init__()
-        self.campaign_name, self.dag_id, self.deadline, self.total = campaign_name, dag_id, deadline, total or {}
+        self.campaign_name, self.dag_id, self.total = campaign_name, dag_id, total or {}
+        self.tick_ends, self.dial_until = tick_ends, dial_until
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
-                {"campaign_name": self.campaign_name, "dag_id": self.dag_id, "deadline": self.deadline,
-                 "total": self.total})
+                {"campaign_name": self.campaign_name, "dag_id": self.dag_id, "tick_ends": self.tick_ends,
+                 "dial_until": self.dial_until, "total": self.total})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         loop = asyncio.get_running_loop()
@@ -92,7 +95,8 @@ class DialTrigger(BaseTrigger):
         engine = campaign_engine(self.campaign_name, listen=True, sleep=stop.wait)
         try:
             with PAUSED.watching(self.dag_id):
-                return keep_dialing(engine, [], datetime.fromisoformat(self.deadline),
+                return keep_dialing(engine, [], datetime.fromisoformat(self.tick_ends),
+                                    dial_until=datetime.fromisoformat(self.dial_until),
                                     paused=lambda: PAUSED.paused(self.dag_id), stopped=stop.is_set,
                                     total=self.total)
         finally:
