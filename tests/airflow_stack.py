@@ -13,7 +13,8 @@ dag-processor) on a free port, all stopped (process groups killed) on exit.
 
 Connections are given as AIRFLOW_CONN_* variables: outcall_db (the `outcall` database of the
 cluster) and twilio_default (a sandbox, if `twilio` is given as (account_sid, auth_token,
-base_url)), plus any in `connections` ({conn_id: URI or JSON}). The simple auth manager has one
+base_url), with `twilio_extra` added to its extras, e.g. {"calls_per_second": 50}), plus any
+in `connections` ({conn_id: URI or JSON}). The simple auth manager has one
 user, admin/admin, role admin. `tick_seconds` shortens the scheduler and dag-processor loops
 for tests. Logs of every process are in stack.home/logs/*.log.
 
@@ -82,7 +83,7 @@ class AirflowStack:
 
 def _env(home: Path, pg_url: str, dags_folder: Path, campaigns_dir: Path | None, port: int,
          twilio: tuple[str, str, str] | None, connections: dict[str, str], tick_seconds: float | None,
-         extra_env: dict[str, str]) -> dict[str, str]:
+         extra_env: dict[str, str], twilio_extra: dict | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({ADMIN[0]: ADMIN[1]}))
@@ -111,7 +112,7 @@ def _env(home: Path, pg_url: str, dags_folder: Path, campaigns_dir: Path | None,
         sid, token, base_url = twilio
         env["AIRFLOW_CONN_TWILIO_DEFAULT"] = json.dumps({
             "conn_type": "twilio", "login": sid, "password": token,
-            "extra": {"base_url": base_url, "callback_base_url": f"http://127.0.0.1:{port}"}})
+            "extra": {"base_url": base_url, "callback_base_url": f"http://127.0.0.1:{port}", **(twilio_extra or {})}})
     for conn_id, value in connections.items():
         env[f"AIRFLOW_CONN_{conn_id.upper()}"] = value
     if tick_seconds is not None:  # test-only: make the loops turn fast
@@ -233,7 +234,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 1
 
 @contextlib.contextmanager
 def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campaigns_dir: str | Path | None = None,
-                  twilio: tuple[str, str, str] | None = None, connections: dict[str, str] | None = None,
+                  twilio: tuple[str, str, str] | None = None, twilio_extra: dict | None = None,
+                  connections: dict[str, str] | None = None,
                   scheduler: bool = False, dag_processor: bool = False, triggerer: bool | None = None,
                   tick_seconds: float | None = None,
                   extra_env: dict[str, str] | None = None, keep_home: bool = False,
@@ -258,7 +260,7 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
     port = free_port()
     celery = _celery_env(pg_url, celery_broker_url) if executor == "CeleryExecutor" else {}
     env = _env(home, pg_url, Path(dags_folder), Path(campaigns_dir) if campaigns_dir else None, port,
-               twilio, connections or {}, tick_seconds, celery | (extra_env or {}))
+               twilio, connections or {}, tick_seconds, celery | (extra_env or {}), twilio_extra)
     stack = AirflowStack(url=f"http://127.0.0.1:{port}", home=home, env=env)
     try:
         stack.airflow("db", "migrate")

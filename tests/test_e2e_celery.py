@@ -184,13 +184,19 @@ def test_two_celery_workers_dial_one_campaign(pg_url, hook, tmp_path):
                        and all(host == by_pid for host, by_pid in m.values())]
             assert moments, f"no moment with one run's dial tasks on both workers: {watch.together[:5]}"
 
-            with psycopg.connect(f"{pg_url}/airflow") as db:
-                (run_id, _), *_ = moments[0]
-                placed = {index: json.loads(value) if isinstance(value, str) else value
-                          for index, value in db.execute(
-                              "select map_index, value from xcom where dag_id = 'campaign_celery' "
-                              "and task_id = 'dial' and run_id = %s and key = 'return_value'", (run_id,))}
+            (run_id, _), *_ = moments[0]
             seen = {index: host for (_, index), (host, _) in moments[0].items()}
+
+            def dial_results() -> dict:
+                """The run's dial tasks' results, once each has handed over to the next tick."""
+                with psycopg.connect(f"{pg_url}/airflow") as db:
+                    rows = db.execute("select map_index, value from xcom where dag_id = 'campaign_celery' "
+                                      "and task_id = 'dial' and run_id = %s and key = 'return_value'",
+                                      (run_id,)).fetchall()
+                results = {index: json.loads(v) if isinstance(v, str) else v for index, v in rows}
+                return results if set(seen) <= set(results) else {}
+
+            placed = wait_for("the run's dialers to end and report", dial_results, 2 * TICK_SECONDS + 30)
             assert set(seen.values()) == workers, seen
             for index in seen:
                 assert placed[index]["placed"] > 0, f"dial task {index} ran on {seen[index]} but placed no call"

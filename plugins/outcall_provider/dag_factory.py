@@ -38,7 +38,9 @@ def campaign_dag(campaign: Campaign) -> DAG:
         is_paused_upon_creation=True,  # a new campaign is a draft until someone unpauses it
         doc_md=_doc(campaign),
         tags=["outcall", "campaign"],
-        default_args={"retries": 1, "retry_delay": timedelta(seconds=20)},
+        # "upstream": a run's later steps outrank other runs' first ones, so with many campaigns
+        # each one gets to its dialing step before every other campaign has synced.
+        default_args={"retries": 1, "retry_delay": timedelta(seconds=20), "weight_rule": "upstream"},
     ) as dag:
         sync = SyncCampaignOperator(task_id="sync_leads_and_preflight", campaign_name=campaign.name)
         reconcile = ReconcileCallsOperator(task_id="reconcile_calls", campaign_name=campaign.name)

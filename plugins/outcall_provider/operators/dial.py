@@ -49,9 +49,10 @@ class DialLeadsOperator(BaseOperator):
                 total = keep_dialing(engine, leads, deadline, dial_until=self._dial_until(deadline), paused=paused)
                 self.log.info("dialed %s", total)
                 return total
-            # the batch's first calls, from here, while lines are free
-            report = engine.dial(leads, deadline=deadline, keep_going=lambda: not paused(),
-                                 until_full=deadline is not None)
+            # the batch's first calls, from here, while lines are free (a run that started late
+            # may find its tick over: its dialer still dials until the next tick's takes over)
+            report = engine.dial(leads, deadline=deadline and self._dial_until(deadline),
+                                 keep_going=lambda: not paused(), until_full=deadline is not None)
         finally:
             engine.store.close()
         total = add_report({}, report)
