@@ -48,8 +48,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(datadir: str, port: int) -> str:
-    """Start the cluster (creating it on first use); return its libpq URL base."""
+def start(datadir: str, port: int, max_connections: int = 200) -> str:
+    """Start the cluster (creating it on first use); return its libpq URL base.
+
+    `max_connections` applies when this call starts the server (not to one already running)."""
     bin_ = bindir()
     os.makedirs(datadir, exist_ok=True)
     if os.geteuid() == 0:
@@ -63,7 +65,7 @@ def start(datadir: str, port: int) -> str:
                             capture_output=True, text=True)
     if status.returncode != 0:
         opts = (f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+                f"-c synchronous_commit=off -c full_page_writes=off -c max_connections={int(max_connections)} "
                 "-c shared_buffers=256MB -c work_mem=64MB -c maintenance_work_mem=256MB")
         _run([f"{bin_}/pg_ctl", "-D", datadir, "-l", f"{datadir}/server.log",
               "-o", opts, "-w", "-t", "60", "start"])
@@ -83,11 +85,11 @@ def start(datadir: str, port: int) -> str:
 
 
 @contextlib.contextmanager
-def temporary_cluster(prefix: str = "outcall-pg-"):
+def temporary_cluster(prefix: str = "outcall-pg-", max_connections: int = 200):
     """A cluster in a fresh temporary folder for one test session or benchmark; yields its URL."""
     datadir = tempfile.mkdtemp(prefix=prefix)
     try:
-        yield start(datadir, free_port())
+        yield start(datadir, free_port(), max_connections=max_connections)
     finally:
         stop(datadir)
         shutil.rmtree(datadir, ignore_errors=True)
