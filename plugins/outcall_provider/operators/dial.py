@@ -19,6 +19,9 @@ def campaign_engine(campaign_name: str, **engine_kwargs):
     return build(campaign_name, **engine_kwargs)
 
 
+DIAL_PAST_TICK = 2  # ticks a dialer may go on past its own while the next tick's is late
+
+
 class DialLeadsOperator(BaseOperator):
     """Dial one batch of claimed leads (a descriptor {"campaign": name, "lead_ids": [...]}).
 
@@ -64,7 +67,7 @@ class DialLeadsOperator(BaseOperator):
         self.defer(trigger=DialTrigger(campaign_name=self.campaign_name, dag_id=self.dag_id,
                                        tick_ends=deadline.isoformat(),
                                        dial_until=self._dial_until(deadline).isoformat(), total=total),
-                   method_name="dialed", timeout=timedelta(seconds=3 * self.tick_seconds))
+                   method_name="dialed", timeout=timedelta(seconds=(DIAL_PAST_TICK + 2) * self.tick_seconds))
 
     def dialed(self, context, event: dict[str, Any]) -> dict[str, Any]:
         """Back from the triggerer at the end of the tick."""
@@ -74,9 +77,10 @@ class DialLeadsOperator(BaseOperator):
         return event["total"]
 
     def _dial_until(self, tick_ends: datetime) -> datetime:
-        """A tick's dialer goes on until the next tick's takes over; at most one tick more (the
-        next tick is late, or the DAG was paused and no tick comes)."""
-        return tick_ends + timedelta(seconds=self.tick_seconds)
+        """A tick's dialer goes on until the next tick's takes over; at most two ticks more (the
+        next tick is late: a busy Airflow runs many campaigns' first steps before it; or the
+        DAG was paused and no tick comes)."""
+        return tick_ends + DIAL_PAST_TICK * timedelta(seconds=self.tick_seconds)
 
     def _deadline(self, context):
         """When this tick ends (the next one is due), on outcall's clock. The tick runs on Airflow's clock
