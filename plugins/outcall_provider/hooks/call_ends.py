@@ -28,7 +28,10 @@ class CallEnds:
 
     def __init__(self, connect: Callable[[], object], name: str):
         self._connect, self._name = connect, name
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        # one condition per campaign: a call's end wakes that campaign's dialers, not every
+        # dialer of the process (a hundred threads woken for each call cost more than the call)
+        self._conds: dict[int, threading.Condition] = defaultdict(lambda: threading.Condition(self._lock))
         self._ended: dict[int, int] = defaultdict(int)
         self._listening = threading.Event()
         self._thread = threading.Thread(target=self._listen, name=f"outcall-call-ends-{name}", daemon=True)
@@ -44,9 +47,9 @@ class CallEnds:
 
     def wait(self, campaign_id: int, timeout: float) -> bool:
         """Wait until a call of the campaign ends, at most `timeout` s; True if one did."""
-        with self._cond:
+        with self._lock:
             seen = self._ended[campaign_id]
-            return self._cond.wait_for(lambda: self._ended[campaign_id] != seen, timeout)
+            return self._conds[campaign_id].wait_for(lambda: self._ended[campaign_id] != seen, timeout)
 
     def listening(self, timeout: float = 10) -> bool:
         """True once the LISTEN is in place (tests wait for it before sending callbacks)."""
@@ -73,6 +76,7 @@ class CallEnds:
             campaign_id = int(payload)
         except ValueError:
             return
-        with self._cond:
+        with self._lock:
             self._ended[campaign_id] += 1
-            self._cond.notify_all()
+            if campaign_id in self._conds:
+                self._conds[campaign_id].notify_all()
