@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, time, timedelta, timezone
+from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -91,6 +92,11 @@ def test_held_counts_per_reason_at_a_moment_california_is_before_eight(api, coas
 
 def test_held_counts_of_now_are_cached_by_the_api_server(api, hook, coast_to_coast):
     first = api.get("/api/v1/campaigns/example/held").raise_for_status().json()
+    deadline = monotonic() + 45
+    while first["cached"] and monotonic() < deadline:  # an earlier test's answer, still fresh: wait it out
+        sleep(1)
+        first = api.get("/api/v1/campaigns/example/held").raise_for_status().json()
+    assert first["cached"] is False
     assert first["held"]["dnc"] == 1 and first["held"]["terminal"] == 1  # whatever the hour
     with hook.db.cursor() as cur:  # a second number on a list: the cached answer does not see it yet
         cur.execute("insert into outcall_dnc (phone_number, list, source, added_at) values (%s, 'hand', 'test', %s)",
