@@ -26,7 +26,7 @@ class DialLeadsOperator(BaseOperator):
     """Dial one batch of claimed leads (a descriptor {"campaign": name, "lead_ids": [...]}).
 
     With `tick_seconds`, the campaign's lines are then kept busy, claiming due leads as calls
-    end, until shortly before the next tick. The task places its batch's calls while lines are
+    end, until the next tick's dialer takes over. The task places its batch's calls while lines are
     free, then defers: the dialer goes on in Airflow's triggerer (triggers/dial.py), holding no
     worker slot while it waits for calls to end, leads to fall due or the window to open.
     Pausing the DAG stops new calls within seconds; unpaused during the tick, it dials again

@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, AsyncIterator
 
@@ -115,23 +116,20 @@ class PausedBoard:
         self._asked_at = float("-inf")
         self._warned_at = float("-inf")
 
+    @contextmanager
     def watching(self, dag_id: str):
-        board = self
-
-        class _Watch:
-            def __enter__(self):
-                with board._lock:
-                    board._watched[dag_id] += 1
-                    board._asked_at = float("-inf")  # a newcomer gets a fresh answer
-
-            def __exit__(self, *exc):
-                with board._lock:
-                    board._watched[dag_id] -= 1
-                    if board._watched[dag_id] <= 0:
-                        del board._watched[dag_id]
-                        board._paused.pop(dag_id, None)
-
-        return _Watch()
+        """While the block runs, `dag_id` is asked about with the others."""
+        with self._lock:
+            self._watched[dag_id] += 1
+            self._asked_at = float("-inf")  # a newcomer gets a fresh answer
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._watched[dag_id] -= 1
+                if self._watched[dag_id] <= 0:
+                    del self._watched[dag_id]
+                    self._paused.pop(dag_id, None)
 
     def paused(self, dag_id: str) -> bool:
         with self._lock:
