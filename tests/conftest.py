@@ -5,6 +5,8 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,27 @@ def pg_url():
     with pgcluster.temporary_cluster() as url:
         os.environ["AIRFLOW_CONN_OUTCALL_DB"] = f"{url}/outcall"
         yield url
+
+
+@pytest.fixture
+def assistant_results(pg_url):
+    """assistant_results(call_sid, variables): the assistant's results webhook, as the sandbox
+    calls it from several threads at once. Like the API server's (api/store.py), each thread
+    has a store connection of its own: one connection shared by threads mixes their
+    transactions, and reports that came together were lost."""
+    from outcall_provider.hooks.campaign import CampaignHook
+
+    local, stores = threading.local(), []
+
+    def deliver(call_sid: str, variables: dict) -> None:
+        if not hasattr(local, "store"):
+            local.store = CampaignHook()
+            stores.append(local.store)
+        local.store.set_call_variables(call_sid, variables, datetime.now(timezone.utc))
+
+    yield deliver
+    for store in stores:
+        store.close()
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def wait_for(what: str, predicate, timeout: float, every: float = 0.5):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def test_campaigns_run_under_the_real_scheduler(pg_url, hook, tmp_path):
+def test_campaigns_run_under_the_real_scheduler(pg_url, hook, tmp_path, assistant_results):
     numbers = ([(f"+1415555{i:04d}", "") for i in range(100, 112)]            # answered, goal met
                + [(f"+1415555{i:04d}", "") for i in range(2100, 2102)]        # voicemail: reached
                + [(f"+1415555{i:04d}", "") for i in range(3100, 3102)]        # busy, one round
@@ -55,10 +55,8 @@ def test_campaigns_run_under_the_real_scheduler(pg_url, hook, tmp_path):
     campaign_file(folder, "e2e", "00:00-23:59", numbers)
     campaign_file(folder, "closed", closed, [(f"+1646555{i:04d}", "") for i in range(100, 103)])
 
-    def deliver(call_sid, variables):  # the assistant's results reach the store
-        hook.set_call_variables(call_sid, variables, datetime.now(timezone.utc))
 
-    with Sandbox(cps=10, time_scale=60, variables_delay=0.1, on_variables=deliver) as sb, \
+    with Sandbox(cps=10, time_scale=60, variables_delay=0.1, on_variables=assistant_results) as sb, \
             airflow_stack(pg_url, campaigns_dir=folder, twilio=(sb.config.account_sid, sb.config.auth_token, sb.url),
                           scheduler=True, dag_processor=True, tick_seconds=2,
                           extra_env={"OUTCALL_TICK_SECONDS": str(TICK_SECONDS),

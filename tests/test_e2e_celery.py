@@ -111,7 +111,7 @@ class DialWatch:
                                           for run, index, host, pid in rows})
 
 
-def test_two_celery_workers_dial_one_campaign(pg_url, hook, tmp_path):
+def test_two_celery_workers_dial_one_campaign(pg_url, hook, tmp_path, assistant_results):
     leads = ([(f"+1415555{i:04d}", "") for i in range(100, 126)]             # answered, goal met
              + [(f"+1415555{i:04d}", "") for i in range(2100, 2102)]         # voicemail: reached
              + [(f"+1415555{i:04d}", "") for i in range(3100, 3102)]         # busy, one round
@@ -124,12 +124,10 @@ def test_two_celery_workers_dial_one_campaign(pg_url, hook, tmp_path):
     spec["max_calls_in_parallel"] = MAX_CALLS_IN_PARALLEL
     (folder / "celery.yaml").write_text(yaml.safe_dump(spec))
 
-    def deliver(call_sid, variables):  # the assistant's results reach the store
-        hook.set_call_variables(call_sid, variables, datetime.now(timezone.utc))
 
     started = time.time()
     with redis_server() as broker, \
-            Sandbox(cps=10, time_scale=60, variables_delay=0.1, on_variables=deliver) as sb, \
+            Sandbox(cps=10, time_scale=60, variables_delay=0.1, on_variables=assistant_results) as sb, \
             airflow_stack(pg_url, campaigns_dir=folder, twilio=(sb.config.account_sid, sb.config.auth_token, sb.url),
                           scheduler=True, dag_processor=True, tick_seconds=2,
                           executor="CeleryExecutor", celery_workers=2, celery_broker_url=broker,

@@ -4,7 +4,6 @@ task `deferred`, no worker slot) and wakes when a lead falls due (issue 11, poin
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 import httpx
 from airflow_stack import airflow_stack
@@ -15,15 +14,13 @@ from sandbox import Sandbox
 TICK_SECONDS = 900  # no second tick during the test: only the waiting dialer can explain a call
 
 
-def test_a_lead_reset_or_added_by_hand_is_dialed_within_60_s(pg_url, hook, tmp_path):
+def test_a_lead_reset_or_added_by_hand_is_dialed_within_60_s(pg_url, hook, tmp_path, assistant_results):
     folder = tmp_path / "campaigns"
     folder.mkdir()
     campaign_file(folder, "hand", "00:00-23:59", [("+14155550101", ""), ("+14155550102", "")])
 
-    def deliver(call_sid, variables):  # the assistant's results reach the store
-        hook.set_call_variables(call_sid, variables, datetime.now(timezone.utc))
 
-    with Sandbox(cps=10, time_scale=60, variables_delay=0.1, on_variables=deliver) as sb, \
+    with Sandbox(cps=10, time_scale=60, variables_delay=0.1, on_variables=assistant_results) as sb, \
             airflow_stack(pg_url, campaigns_dir=folder, twilio=(sb.config.account_sid, sb.config.auth_token, sb.url),
                           scheduler=True, dag_processor=True, tick_seconds=2,
                           extra_env={"OUTCALL_TICK_SECONDS": str(TICK_SECONDS)}) as stack:

@@ -4,7 +4,6 @@ each lead's final status, and a DAG scheduled on the campaign's asset runs after
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
 
 import httpx
 import psycopg
@@ -32,7 +31,7 @@ with DAG("crm_refresh", schedule=[results_asset("results_e2e")], start_date=date
 '''
 
 
-def test_results_reach_the_warehouse_and_the_asset_schedules_a_dag(pg_url, hook, tmp_path):
+def test_results_reach_the_warehouse_and_the_asset_schedules_a_dag(pg_url, hook, tmp_path, assistant_results):
     numbers = ["+14155550101", "+14155550102", "+14155552101", "+14155553101"]  # goal met ×2, voicemail, busy
     folder = tmp_path / "campaigns"
     folder.mkdir()
@@ -55,8 +54,6 @@ def test_results_reach_the_warehouse_and_the_asset_schedules_a_dag(pg_url, hook,
     warehouse = psycopg.connect(f"{pg_url}/warehouse", autocommit=True)
     warehouse.execute("drop schema if exists crm cascade")
 
-    def deliver(call_sid, variables):  # the assistant's results reach the store
-        hook.set_call_variables(call_sid, variables, datetime.now(timezone.utc))
 
     def store_statuses() -> dict[str, str]:
         with hook.db.cursor() as cur:
@@ -70,7 +67,7 @@ def test_results_reach_the_warehouse_and_the_asset_schedules_a_dag(pg_url, hook,
         return warehouse.execute(f"select external_id, status from {TABLE} order by external_id").fetchall() \
             if exists else []
 
-    with Sandbox(cps=10, time_scale=60, variables_delay=0.1, on_variables=deliver) as sb, \
+    with Sandbox(cps=10, time_scale=60, variables_delay=0.1, on_variables=assistant_results) as sb, \
             airflow_stack(pg_url, dags_folder=dags, campaigns_dir=folder,
                           twilio=(sb.config.account_sid, sb.config.auth_token, sb.url),
                           connections={"warehouse": f"{pg_url}/warehouse"},

@@ -29,21 +29,15 @@ class OffsetClock:
 
 
 @pytest.fixture
-def sandbox(pg_url):
-    from outcall_provider.hooks.campaign import CampaignHook
+def sandbox(assistant_results):
     from sandbox import Sandbox
 
-    results_store = CampaignHook()
-
-    def deliver(call_sid: str, variables: dict) -> None:  # plays the assistant's results webhook
-        results_store.set_call_variables(call_sid, variables, datetime.now(timezone.utc))
-
-    with Sandbox(cps=50, time_scale=600, variables_delay=0.05, late_variables=1.5, on_variables=deliver) as sb:
+    with Sandbox(cps=50, time_scale=600, variables_delay=0.05, late_variables=1.5,
+                 on_variables=assistant_results) as sb:
         os.environ["AIRFLOW_CONN_TWILIO_DEFAULT"] = json.dumps({
             "conn_type": "twilio", "login": sb.config.account_sid, "password": sb.config.auth_token,
             "extra": {"base_url": sb.url, "calls_per_second": 50, "http_timeout": 1}})
         yield sb
-    results_store.close()
     os.environ.pop("AIRFLOW_CONN_TWILIO_DEFAULT", None)
 
 

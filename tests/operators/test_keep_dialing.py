@@ -11,7 +11,7 @@ from outcall_provider.engine.keep_dialing import IDLE_POLL_SECONDS, TAKEOVER_CHE
 from tests.operators.conftest import lead_row
 
 HEADER = "phone_number,secondary_phone_1,external_id,first_name\n"
-ANSWERED = [f"+1415555{n:04d}" for n in range(100, 140)]  # 01xx: answered, goal met
+ANSWERED = [f"+1415555{n:04d}" for n in range(100, 400)]  # 0xxx: answered, goal met
 
 
 def leads_csv(n: int) -> str:
@@ -116,7 +116,7 @@ def test_a_ticks_dialer_dials_on_past_its_tick_until_the_next_ticks_dialer_takes
     from outcall_provider.hooks.campaign import CampaignHook
     from outcall_provider.hooks.twilio import TwilioHook
 
-    engine = make_engine(leads_csv(40))
+    engine = make_engine(leads_csv(150))  # more than a dialer calls in 3 s
     first = Tick(engine, seconds=1, dial_until=60)  # its tick ends in 1 s; the next tick is late
     time.sleep(3)
     calls_past_its_tick = len(sandbox.calls())
@@ -129,9 +129,9 @@ def test_a_ticks_dialer_dials_on_past_its_tick_until_the_next_ticks_dialer_takes
                                  poll_interval=0.05), seconds=60)
         first.wait("the first dialer to hand over", lambda: not first.thread.is_alive(), TAKEOVER_CHECK_SECONDS + 5)
         assert first.total["placed"] > calls_past_its_tick - 3
-        second.wait("every lead to be called", lambda: len(sandbox.calls()) == 40, 60)
+        second.wait("every lead to be called", lambda: len(sandbox.calls()) == 150, 60)
         second.stop.set()
         second.thread.join(10)
     finally:
         store.close()
-    assert sorted(c["to"] for c in sandbox.calls()) == sorted(ANSWERED[:40])  # each once, by two dialers
+    assert sorted(c["to"] for c in sandbox.calls()) == sorted(ANSWERED[:150])  # each once, by two dialers
