@@ -50,7 +50,7 @@ def test_status_callbacks_name_a_non_default_connection(twilio):
     sid = hook.place_call("+14155550125", "+14155550100", voice_url="https://a.example.com/v")
     params = sb.call(sid)["params"]
     assert params["StatusCallback"] == "https://airflow.example.com/outcall/webhooks/twilio/status?conn_id=twilio_sales"
-    assert params["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert params["StatusCallbackEvent"] == ["answered", "completed"]  # what frees a line, and a person
 
 
 def test_account_checks(twilio):

@@ -21,11 +21,13 @@ import hashlib
 import hmac
 import logging
 import re
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL
 from twilio.request_validator import RequestValidator
 
 from outcall_provider import campaign_files, clock
@@ -44,6 +46,8 @@ _CALL_SID = re.compile(r"CA[0-9A-Za-z]{32}")
 _FINAL = frozenset(TERMINAL_CALL_STATUSES)
 _STATUSES = frozenset(CALL_STATUSES)
 MAX_RECORDING_URL = 2048
+CONNECTION_TTL_S = 30  # how long a read of a connection serves the webhooks' checks
+_connections: dict[str, tuple[float, object | None]] = {}
 
 
 async def _body(request: Request) -> bytes:
@@ -67,24 +71,41 @@ def _twilio_conn_ids() -> set[str]:
     return {DEFAULT_TWILIO_CONN_ID, *(c.twilio_conn_id for c in campaign_files.cached_campaigns())}
 
 
-def _twilio_token(conn_id: str) -> str | None:
-    if conn_id not in _twilio_conn_ids():
-        return None
+def _connection(conn_id: str, fresh: bool) -> tuple[object | None, bool]:
+    """(Airflow connection or None if undefined, whether it was read just now). Read at most
+    every CONNECTION_TTL_S: every call sends callbacks, and a read each costs more than the
+    callback. A check that fails on a cached read asks again with `fresh`, so a rotated key
+    applies at once."""
+    now = time.monotonic()
+    hit = _connections.get(conn_id)
+    if not fresh and hit is not None and now - hit[0] < CONNECTION_TTL_S:
+        return hit[1], False
     try:
         conn = airflow_access.connection(conn_id)
     except Exception:  # not defined: nothing can be verified
-        return None
-    return conn.password or None  # an empty key would let anyone sign
+        conn = None
+    _connections[conn_id] = (now, conn)
+    return conn, True
 
 
-def _public_url(request: Request, conn) -> str:
+def _verified(conn_id: str, check) -> bool:
+    """Whether check(connection) holds, on the cached connection or else on a fresh read."""
+    conn, fresh = _connection(conn_id, fresh=False)
+    if conn is not None and check(conn):
+        return True
+    if not fresh:
+        conn, _ = _connection(conn_id, fresh=True)
+        return conn is not None and check(conn)
+    return False
+
+
+def _public_url(url: URL, conn) -> str:
     """The URL Twilio signed: callback_base_url (the public address the dialer gave Twilio)
     + this path and query; without it, the URL this server was reached at."""
-    base = (conn.extra_dejson.get("callback_base_url") or "").rstrip("/") if conn else ""
+    base = (conn.extra_dejson.get("callback_base_url") or "").rstrip("/")
     if not base:
-        return str(request.url)
-    query = f"?{request.url.query}" if request.url.query else ""
-    return f"{base}{request.url.path}{query}"
+        return str(url)
+    return f"{base}{url.path}{'?' + url.query if url.query else ''}"
 
 
 @router.post("/twilio/status", status_code=204, summary="Twilio call status callback")
@@ -93,20 +114,28 @@ async def twilio_status(request: Request):
     signature = request.headers.get("x-twilio-signature")
     if not signature:
         raise _refuse("twilio status without X-Twilio-Signature")
-    conn_id = request.query_params.get("conn_id", DEFAULT_TWILIO_CONN_ID)
-    token = await run_in_threadpool(_twilio_token, conn_id)
-    if token is None:
-        raise _refuse("no usable auth token for connection %r", conn_id)
-    conn = await run_in_threadpool(airflow_access.connection, conn_id)
     try:
         params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
     except UnicodeDecodeError:
         raise _refuse("twilio status body is not UTF-8") from None
-    if not RequestValidator(token).validate(_public_url(request, conn), params, signature):
-        raise _refuse("bad X-Twilio-Signature")
-    stores = await run_in_threadpool(_stores_to_search, request.query_params.get("db_conn_id"))
-    await run_in_threadpool(_apply_status, params, stores)
+    # One trip to the thread pool: a callback comes for every call, several times.
+    await run_in_threadpool(_verify_and_apply_status, request.url, params, signature)
     return Response(status_code=204)
+
+
+def _verify_and_apply_status(url: URL, params: dict, signature: str) -> None:
+    query = dict(parse_qsl(url.query, keep_blank_values=True))
+    conn_id = query.get("conn_id", DEFAULT_TWILIO_CONN_ID)
+    if conn_id not in _twilio_conn_ids():
+        raise _refuse("connection %r is not a Twilio connection of a campaign", conn_id)
+
+    def signed(conn) -> bool:  # an empty key would let anyone sign
+        return bool(conn.password) and RequestValidator(conn.password).validate(
+            _public_url(url, conn), params, signature)
+
+    if not _verified(conn_id, signed):
+        raise _refuse("bad X-Twilio-Signature, or no usable auth token for connection %r", conn_id)
+    _apply_status(params, _stores_to_search(query.get("db_conn_id")))
 
 
 def _stores_to_search(named: str | None) -> list[str]:
@@ -143,24 +172,24 @@ def _apply_status(params: dict, stores: list[str]) -> None:
              f"applied in store {applied_in}" if applied_in else "ignored (repeat, late or unknown call)")
 
 
-def _assistant_secret() -> bytes | None:
-    try:
-        secret = airflow_access.connection(ASSISTANT_CONN_ID).password
-    except Exception:
-        return None
-    return secret.encode() if secret else None
+def _assistant_signed(body: bytes, header: str) -> bool:
+    """Whether X-Outcall-Signature is the HMAC of the body keyed by the assistant connection's
+    password (an empty one would let anyone sign)."""
+    def signed(conn) -> bool:
+        if not conn.password:
+            return False
+        expected = "sha256=" + hmac.new(conn.password.encode(), body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(header.encode(), expected.encode())
+
+    return _verified(ASSISTANT_CONN_ID, signed)
 
 
 @router.post("/assistant/results", summary="The assistant's post-call variables for one call")
 async def assistant_results(request: Request):
     body = await _body(request)
     header = request.headers.get("x-outcall-signature", "")
-    secret = await run_in_threadpool(_assistant_secret)
-    if secret is None:
-        raise _refuse("connection %r has no password: assistant results cannot be verified", ASSISTANT_CONN_ID)
-    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(header.encode(), expected.encode()):
-        raise _refuse("bad X-Outcall-Signature")
+    if not await run_in_threadpool(_assistant_signed, body, header):
+        raise _refuse("bad X-Outcall-Signature, or connection %r has no password", ASSISTANT_CONN_ID)
     try:
         payload = variables.parse(body)
     except ValueError:

@@ -39,7 +39,10 @@ logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 RING_TIMEOUT_S = 30      # seconds Twilio lets the phone ring
 RETRIES_429 = 6          # 429 = too many concurrent requests; safe to repeat
-STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# `completed` frees a line and wakes the dialer; `answered` shows a call in progress on the
+# page. `initiated` and `ringing` would double the requests to the API server for states the
+# page also learns from the dialer's Twilio polls.
+STATUS_EVENTS = ["answered", "completed"]
 DEFAULT_STORE_CONN_ID = "outcall_db"
 
 
