@@ -35,10 +35,11 @@ def thread_hook(conn_id: str = DEFAULT_DB_CONN_ID):
     return hook
 
 
-def store_conn_ids() -> list[str]:
-    """Every store a campaign file uses, the default store first (it keeps campaigns whose file
-    was removed). Invalid files are skipped: they show as DAG import errors in Airflow."""
-    return list(dict.fromkeys([DEFAULT_DB_CONN_ID, *(c.db_conn_id for c in campaign_files.cached_campaigns())]))
+def store_conn_ids(campaigns=None) -> list[str]:
+    """Every store a campaign file (or one of `campaigns`) uses, the default store first (it keeps
+    campaigns whose file was removed). Invalid files are skipped: they show as DAG import errors."""
+    campaigns = campaign_files.cached_campaigns() if campaigns is None else campaigns
+    return list(dict.fromkeys([DEFAULT_DB_CONN_ID, *(c.db_conn_id for c in campaigns)]))
 
 
 def campaign_conn_id(name: str) -> str:

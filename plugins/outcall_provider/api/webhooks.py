@@ -48,6 +48,8 @@ _STATUSES = frozenset(CALL_STATUSES)
 MAX_RECORDING_URL = 2048
 CONNECTION_TTL_S = 30  # how long a read of a connection serves the webhooks' checks
 _connections: dict[str, tuple[float, object | None]] = {}
+CAMPAIGN_FILES_TTL_S = 5  # a new campaign's first call comes later: its DAG must be parsed first
+_known_conn_ids: list = [float("-inf"), frozenset(), []]
 
 
 async def _body(request: Request) -> bytes:
@@ -66,9 +68,17 @@ def _refuse(why: str, *args) -> HTTPException:
     return HTTPException(403, "signature check failed")
 
 
-def _twilio_conn_ids() -> set[str]:
-    """Twilio connections a callback may name: the default and those of the campaign files."""
-    return {DEFAULT_TWILIO_CONN_ID, *(c.twilio_conn_id for c in campaign_files.cached_campaigns())}
+def _campaign_conn_ids() -> tuple[frozenset[str], list[str]]:
+    """(Twilio connections a callback may name: the default and the campaign files' ones; the
+    stores to search), listed at most every CAMPAIGN_FILES_TTL_S: a callback comes for every
+    call, and listing and checking a hundred files costs more than applying it."""
+    at, twilio, stores = _known_conn_ids
+    if time.monotonic() - at >= CAMPAIGN_FILES_TTL_S:
+        campaigns = campaign_files.cached_campaigns()
+        twilio = frozenset({DEFAULT_TWILIO_CONN_ID, *(c.twilio_conn_id for c in campaigns)})
+        stores = store_conn_ids(campaigns)
+        _known_conn_ids[:] = [time.monotonic(), twilio, stores]
+    return twilio, stores
 
 
 def _connection(conn_id: str, fresh: bool) -> tuple[object | None, bool]:
@@ -126,7 +136,7 @@ async def twilio_status(request: Request):
 def _verify_and_apply_status(url: URL, params: dict, signature: str) -> None:
     query = dict(parse_qsl(url.query, keep_blank_values=True))
     conn_id = query.get("conn_id", DEFAULT_TWILIO_CONN_ID)
-    if conn_id not in _twilio_conn_ids():
+    if conn_id not in _campaign_conn_ids()[0]:
         raise _refuse("connection %r is not a Twilio connection of a campaign", conn_id)
 
     def signed(conn) -> bool:  # an empty key would let anyone sign
@@ -141,7 +151,7 @@ def _verify_and_apply_status(url: URL, params: dict, signature: str) -> None:
 def _stores_to_search(named: str | None) -> list[str]:
     """The store a callback names, if it is one a campaign file uses; else every such store.
     A name no campaign uses is not connected to (it could be any Airflow connection)."""
-    known = store_conn_ids()
+    known = _campaign_conn_ids()[1]
     if named and named not in known:
         log.warning("webhook names store %r, which no campaign file uses: searching every store",
                     mask_phones_in_text(named))

@@ -115,6 +115,7 @@ class PausedBoard:
         self._paused: dict[str, bool] = {}
         self._asked_at = float("-inf")
         self._warned_at = float("-inf")
+        self._client = None  # one HTTP client, kept: each new one builds an SSL context and a connection
 
     @contextmanager
     def watching(self, dag_id: str):
@@ -144,8 +145,10 @@ class PausedBoard:
         from outcall_provider import dialer_token
 
         try:
-            response = httpx.get(f"{api_server_url()}{dialer_token.PAUSED_PATH}", params={"dag_id": dag_ids},
-                                 headers={"Authorization": f"Bearer {dialer_token.sign()}"}, timeout=5)
+            if self._client is None:
+                self._client = httpx.Client(timeout=5)
+            response = self._client.get(f"{api_server_url()}{dialer_token.PAUSED_PATH}", params={"dag_id": dag_ids},
+                                        headers={"Authorization": f"Bearer {dialer_token.sign()}"})
             response.raise_for_status()
             answer = response.json()
         except Exception as e:  # keep what was known; say why, not on every ask
