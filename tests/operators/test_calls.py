@@ -368,16 +368,22 @@ def test_one_attempt_that_cannot_be_judged_does_not_stop_the_others(hook, make_e
     assert lead_row(hook, "a1")["status"] == "processing"
 
 
+def dialed_and_ended(engine, hook, sandbox, external_id: str) -> str:
+    """Dial the lead's one call and wait until it ended at Twilio; its SID."""
+    dial_due(engine)
+    (attempt,) = attempts(hook, external_id)
+    deadline = time.time() + 20
+    while sandbox.call(attempt["call_sid"])["status"] != "completed" and time.time() < deadline:
+        time.sleep(0.05)
+    return attempt["call_sid"]
+
+
 def test_a_callback_without_answered_by_cannot_turn_a_voicemail_into_a_person(hook, make_engine, sandbox):
     """Point 8: the callback says `completed` (no AnsweredBy); the outcome comes from Twilio's
     own record, read once: a machine answered, so the voicemail rule applies."""
     engine = make_engine(HEADER + "+14155552150,,b1,B\n", on_voicemail=True)
-    dial_due(engine)
-    (attempt,) = attempts(hook, "b1")
-    deadline = time.time() + 20
-    while sandbox.call(attempt["call_sid"])["status"] != "completed" and time.time() < deadline:
-        time.sleep(0.05)
-    hook.webhook_call_status(attempt["call_sid"], 9, "completed", None, 30, engine.clock())
+    sid = dialed_and_ended(engine, hook, sandbox, "b1")
+    hook.webhook_call_status(sid, 9, "completed", None, 30, engine.clock())
     fetches = sandbox.stats()["requests"].get("calls.fetch", 0)
     engine.reconcile()
     lead = lead_row(hook, "b1")
@@ -392,13 +398,8 @@ def test_a_callback_that_names_who_answered_is_judged_without_asking_twilio(hook
     """A `completed` callback with AnsweredBy says all the judgement needs: no request per call
     to Twilio (the price comes later, a list for many calls)."""
     engine = make_engine(HEADER + "+14155552151,,b2,B\n", on_voicemail=True)
-    dial_due(engine)
-    (attempt,) = attempts(hook, "b2")
-    deadline = time.time() + 20
-    while sandbox.call(attempt["call_sid"])["status"] != "completed" and time.time() < deadline:
-        time.sleep(0.05)
-    answered_by = sandbox.call(attempt["call_sid"])["answered_by"]
-    hook.webhook_call_status(attempt["call_sid"], 9, "completed", answered_by, 30, engine.clock())
+    sid = dialed_and_ended(engine, hook, sandbox, "b2")
+    hook.webhook_call_status(sid, 9, "completed", sandbox.call(sid)["answered_by"], 30, engine.clock())
     requests = sum(sandbox.stats()["requests"].values())
     engine.reconcile(in_flight_only=True, ask_twilio=False)  # a dialer a callback woke
     lead = lead_row(hook, "b2")
