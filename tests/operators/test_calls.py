@@ -394,19 +394,6 @@ def test_a_callback_without_answered_by_cannot_turn_a_voicemail_into_a_person(ho
     assert sandbox.stats()["requests"]["calls.fetch"] == fetches + 1  # read once
 
 
-def test_a_callback_that_names_who_answered_is_judged_without_asking_twilio(hook, make_engine, sandbox):
-    """A `completed` callback with AnsweredBy says all the judgement needs: no request per call
-    to Twilio (the price comes later, a list for many calls)."""
-    engine = make_engine(HEADER + "+14155552151,,b2,B\n", on_voicemail=True)
-    sid = dialed_and_ended(engine, hook, sandbox, "b2")
-    hook.webhook_call_status(sid, 9, "completed", sandbox.call(sid)["answered_by"], 30, engine.clock())
-    requests = sum(sandbox.stats()["requests"].values())
-    engine.reconcile(in_flight_only=True, ask_twilio=False)  # a dialer a callback woke
-    lead = lead_row(hook, "b2")
-    assert (lead["status"], lead["last_outcome"]) == ("rescheduled", "voicemail")
-    assert sum(sandbox.stats()["requests"].values()) == requests
-
-
 def test_prices_arrive_after_the_call_is_judged(hook, make_engine, sandbox):
     """Point 9: Twilio fills the price in after the call ends; the store catches up and the
     campaign's cost is the sum of Twilio's prices."""

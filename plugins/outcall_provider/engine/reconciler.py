@@ -45,12 +45,6 @@ class ReconcileReport:
 
 
 
-def _callback_lacks_who_answered(attempt: OpenAttempt) -> bool:
-    """A callback's end says all the judgement needs (status, AnsweredBy, duration, end time;
-    the price is filled in later) unless it is `completed` without AnsweredBy."""
-    return attempt.call_status == CallStatus.COMPLETED.value and attempt.answered_by is None
-
-
 class Reconciler:
     """The reconciling half of CallEngine (engine/__init__.py), which sets its attributes."""
 
@@ -83,9 +77,9 @@ class Reconciler:
 
     def _bring_up_to_date(self, attempt: OpenAttempt, call: CallInfo | None, report: ReconcileReport) -> None:
         unread_end = attempt.call_status in TERMINAL_CALL_STATUSES and attempt.record_read_at is None
-        if call is None and unread_end and _callback_lacks_who_answered(attempt):
-            # A status callback said the call was answered and ended, but not by whom: judge on
-            # Twilio's own record, read once, so that a voicemail cannot pass for a person.
+        if call is None and unread_end:
+            # A status callback said the call ended. Judge on Twilio's own record, read once: a
+            # callback may lack AnsweredBy, and a voicemail must not pass for a person.
             call = self._fetch(attempt.call_sid, report)
         if call is not None and (call.status != attempt.call_status or unread_end):
             self._record(attempt, call)
