@@ -5,8 +5,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -56,22 +54,16 @@ def pg_url():
 @pytest.fixture
 def assistant_results(pg_url):
     """assistant_results(call_sid, variables): the assistant's results webhook, as the sandbox
-    calls it from several threads at once. Like the API server's (api/store.py), each thread
-    has a store connection of its own: one connection shared by threads mixes their
-    transactions, and reports that came together were lost."""
-    from outcall_provider.hooks.campaign import CampaignHook
-
-    local, stores = threading.local(), []
+    calls it from several threads at once: the API server's own code after the signature check
+    (late results included: an opt-out that comes after the call was judged still counts), with
+    a store connection per thread (api/store.thread_hook)."""
+    from outcall_provider.api.store import DEFAULT_DB_CONN_ID
+    from outcall_provider.api.webhooks import store_variables
 
     def deliver(call_sid: str, variables: dict) -> None:
-        if not hasattr(local, "store"):
-            local.store = CampaignHook()
-            stores.append(local.store)
-        local.store.set_call_variables(call_sid, variables, datetime.now(timezone.utc))
+        store_variables(call_sid, variables, [DEFAULT_DB_CONN_ID])
 
-    yield deliver
-    for store in stores:
-        store.close()
+    return deliver
 
 
 @pytest.fixture

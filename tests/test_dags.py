@@ -24,8 +24,45 @@ def test_every_campaign_file_loads(monkeypatch):
     assert dag.max_active_runs == 2 and dag.catchup is False  # a tick's dialer overlaps the next tick's start
     assert dag.is_paused_upon_creation is True
     assert "outcall" in dag.tags and "Renewals assistant" in dag.doc_md
-    assert {t.task_id for t in dag.tasks} == {"sync_leads_and_preflight", "reconcile_calls", "claim_batches",
-                                              "dial", "campaign_status", "campaign_results"}
+    assert {t.task_id for t in dag.tasks} == {"sync_leads_and_preflight", "dial", "reconcile_calls",
+                                              "campaign_status", "campaign_results"}
+
+
+def test_one_dialer_starts_in_the_triggerer_several_start_on_workers(monkeypatch, tmp_path):
+    """A tick's first call waits for one worker task (the sync), not four: a single dialer
+    starts in the triggerer. A campaign with more lines than one dialer serves gets a dialer
+    per 25 lines, started on workers so their first calls go out from several at once."""
+    from airflow.serialization.serialized_objects import BaseSerialization, DagSerialization
+
+    example = (ROOT / "include" / "campaigns" / "example.yaml").read_text()
+    (tmp_path / "small.yaml").write_text(example.replace("name: example", "name: small"))
+    (tmp_path / "big.yaml").write_text(example.replace("name: example", "name: big")
+                                       .replace("max_calls_in_parallel: 3", "max_calls_in_parallel: 60"))
+    assert "max_calls_in_parallel: 3\n" in example
+    bag = dagbag(monkeypatch, tmp_path)
+    assert bag.import_errors == {}
+    for dag_id in ("campaign_small", "campaign_big"):
+        dag = bag.dags[dag_id]
+        order = [dag.get_task("sync_leads_and_preflight")]
+        while order[-1].downstream_list:
+            (after,) = order[-1].downstream_list
+            order.append(after)
+        assert [t.task_id for t in order] == ["sync_leads_and_preflight", "dial", "reconcile_calls",
+                                              "campaign_status", "campaign_results"]
+        assert all(t.trigger_rule == "all_done" for t in order[2:])  # a failed dialer's calls still settle
+
+    small = DagSerialization.from_dict(DagSerialization.to_dict(bag.dags["campaign_small"])).get_task("dial")
+    assert small.start_from_trigger is True
+    args = small.start_trigger_args
+    assert args.trigger_cls == "outcall_provider.triggers.dial.DialTrigger" and args.next_method == "dialed"
+    kwargs = BaseSerialization.deserialize(args.trigger_kwargs)  # as the scheduler stores them
+    assert kwargs["run_started"] == "{{ dag_run.start_date.isoformat() }}"
+    assert kwargs["campaign_name"] == "small" and kwargs["dag_id"] == "campaign_small"
+    assert "run_started" in small.template_fields  # rendered by the triggerer in the run's context
+
+    big = bag.dags["campaign_big"].get_task("dial")
+    assert big.start_from_trigger is False
+    assert big.expand_input.value == {"dialer": [1, 2, 3]}
 
 
 def test_a_broken_file_is_an_import_error_naming_its_key(monkeypatch, tmp_path):

@@ -115,6 +115,6 @@ def test_campaigns_run_under_the_real_scheduler(pg_url, hook, tmp_path, assistan
             if r["state"] == "success"], 120)
         tis = {t["task_id"]: t["state"] for t in api.get(
             f"/api/v2/dags/campaign_closed/dagRuns/{runs[0]['dag_run_id']}/taskInstances").json()["task_instances"]}
-        assert tis["reconcile_calls"] == "success" and tis["claim_batches"] == "success"
+        assert tis["sync_leads_and_preflight"] == "success" and tis["reconcile_calls"] == "success"
         assert tis["dial"] == "skipped"
         assert store_status("closed") == "in_progress"

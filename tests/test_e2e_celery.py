@@ -1,7 +1,8 @@
 """Several workers, one Twilio account: a campaign under Airflow's CeleryExecutor with two Celery
 workers and a Redis broker started here, dialing the sandbox.
 
-The first tick claims more leads than one batch holds, so two mapped dial tasks run at once, and
+The campaign has more lines than one dialer serves, so its DAG has two dialers, which start on
+workers and place their first calls there before waiting in the triggerer; and
 Airflow's own records (the task instances' `hostname` and `pid`) show them running on the two
 workers at the same time. The campaign completes; pausing its DAG stops new calls; resuming loses
 nothing; every number is called exactly once, though two workers dial the one account.
@@ -28,11 +29,11 @@ import yaml
 from airflow_stack import airflow_stack, free_port
 from test_e2e_campaign import campaign_file, wait_for
 
-from outcall_provider.operators.tick import BATCH_SIZE
+from outcall_provider.operators.dial import LINES_PER_DIALER, dialers_for
 from sandbox import Sandbox
 
 TICK_SECONDS = 30
-MAX_CALLS_IN_PARALLEL = BATCH_SIZE + 5   # the first claim: one full batch and a second one
+MAX_CALLS_IN_PARALLEL = LINES_PER_DIALER + 5   # two dialers
 
 
 @contextlib.contextmanager
@@ -116,7 +117,7 @@ def test_two_celery_workers_dial_one_campaign(pg_url, hook, tmp_path, assistant_
              + [(f"+1415555{i:04d}", "") for i in range(2100, 2102)]         # voicemail: reached
              + [(f"+1415555{i:04d}", "") for i in range(3100, 3102)]         # busy, one round
              + [(f"+1415555{i:04d}", f"+1628555{i - 3000:04d}") for i in range(3102, 3104)])  # secondary
-    assert len(leads) > MAX_CALLS_IN_PARALLEL > BATCH_SIZE, "the first claim must fill more than one batch"
+    assert len(leads) > MAX_CALLS_IN_PARALLEL and dialers_for(MAX_CALLS_IN_PARALLEL) == 2
     folder = tmp_path / "campaigns"
     folder.mkdir()
     campaign_file(folder, "celery", "00:00-23:59", leads)

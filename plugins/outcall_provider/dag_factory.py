@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 from airflow.sdk import DAG, get_parsing_context
 
 from outcall_provider.campaign_files import cached_campaigns, invalid_campaign_files
-from outcall_provider.operators.dial import DialLeadsOperator, ReconcileCallsOperator
+from outcall_provider.operators.dial import DialLeadsOperator, ReconcileCallsOperator, dialers_for
 from outcall_provider.operators.results import CampaignResultsOperator
-from outcall_provider.operators.tick import CampaignStatusOperator, ClaimBatchesOperator, SyncCampaignOperator
+from outcall_provider.operators.tick import CampaignStatusOperator, SyncCampaignOperator
 from outcall_provider.rules.campaign import Campaign, CampaignFileError
 from outcall_provider.rules.describe import describe
 
@@ -33,28 +33,39 @@ def campaign_dag(campaign: Campaign) -> DAG:
         start_date=START,
         catchup=False,
         # Two runs at a time: a tick's dialer keeps the lines busy while the next tick syncs,
-        # reconciles and claims, and stops when the next tick's dialer starts.
+        # and stops when the next tick's dialer starts.
         max_active_runs=2,
         is_paused_upon_creation=True,  # a new campaign is a draft until someone unpauses it
         doc_md=_doc(campaign),
         tags=["outcall", "campaign"],
         # "upstream": a run's later steps outrank other runs' first ones, so with many campaigns
-        # each one gets to its dialing step before every other campaign has synced.
+        # a run ends (max_active_runs frees up) before more runs start.
         default_args={"retries": 1, "retry_delay": timedelta(seconds=20), "weight_rule": "upstream"},
     ) as dag:
         sync = SyncCampaignOperator(task_id="sync_leads_and_preflight", campaign_name=campaign.name)
-        reconcile = ReconcileCallsOperator(task_id="reconcile_calls", campaign_name=campaign.name)
-        claim = ClaimBatchesOperator(task_id="claim_batches", campaign_name=campaign.name, tick_seconds=tick)
-        dial = DialLeadsOperator.partial(
-            task_id="dial", campaign_name=campaign.name, tick_seconds=tick,
-            map_index_template="{{ task.batch['label'] }}",
-        ).expand(batch=claim.output)
+        dialers = dialers_for(campaign.max_calls_in_parallel)
+        if dialers == 1:
+            # starts in the triggerer: with many campaigns, a worker start per campaign before
+            # its first call is what would make the last campaign's first call wait
+            dial = DialLeadsOperator(task_id="dial", campaign_name=campaign.name, tick_seconds=tick,
+                                     start_from_trigger=True)
+        else:
+            # several dialers start on workers: their first calls go out from several workers
+            # (machines) at once, then each waits in a triggerer
+            dial = DialLeadsOperator.partial(
+                task_id="dial", campaign_name=campaign.name, tick_seconds=tick,
+                map_index_template=f"dialer {{{{ task.dialer }}}} of {dialers}",
+            ).expand(dialer=list(range(1, dialers + 1)))
+        # after the dialer, all_done: the next tick's dialer is already dialing; this brings the
+        # open attempts of a dialer that crashed up to date, and fills in late prices
+        reconcile = ReconcileCallsOperator(task_id="reconcile_calls", campaign_name=campaign.name,
+                                           trigger_rule="all_done")
         status = CampaignStatusOperator(task_id="campaign_status", campaign_name=campaign.name,
                                         trigger_rule="all_done")
         # all_done: calls judged in a tick whose dialer failed are results too
         results = CampaignResultsOperator(task_id="campaign_results", campaign_name=campaign.name,
                                           trigger_rule="all_done")
-        [sync, reconcile] >> claim >> dial >> status >> results
+        sync >> dial >> reconcile >> status >> results
     return dag
 
 

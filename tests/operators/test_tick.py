@@ -1,18 +1,18 @@
 """The tick's operators run in-process against the store and the sandbox: lead sync from a
-CSV or a warehouse query, preflight, claiming batches inside and outside the window."""
+CSV or a warehouse query, preflight, a dialer's start inside and outside the window."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
 import pytest
 import yaml
+from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
 
-from outcall_provider.operators.tick import (
-    ClaimBatchesOperator,
-    PreflightError,
-    SyncCampaignOperator,
-)
+from outcall_provider.operators.dial import DialLeadsOperator
+from outcall_provider.operators.tick import PreflightError, SyncCampaignOperator
+from outcall_provider.triggers.dial import DialTrigger
 from tests.operators.conftest import campaign_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,8 +120,7 @@ def test_some_leads_without_a_dialable_number_are_a_warning_not_a_stop(hook, san
     (line,) = [x for x in out.splitlines() if "have no dialable phone number" in x]
     assert "warning" in line.lower() and "1 of 3 leads have no dialable phone number" in line, out
     assert "preflight passed" in out
-    claimed = {i for b in ClaimBatchesOperator(task_id="claim", campaign_name="example").execute({})
-               for i in b["lead_ids"]}
+    claimed = {lead.id for lead in hook.claim_due_leads(hook.campaign_id("example"), datetime.now(timezone.utc), 10)}
     assert {lead_id(hook, "+14155550102"), lead_id(hook, "+14155550103")} <= claimed  # the others are dialed
 
 
@@ -139,36 +138,38 @@ def test_no_lead_with_a_dialable_number_stops_the_campaign(hook, sandbox, campai
     assert "does not belong" not in message and "below the floor" not in message
 
 
-def test_claim_outside_the_window_dials_nothing_and_says_when_it_opens(hook, sandbox, campaigns, capfd):
+def dialer(tick_seconds: float, **kwargs) -> DialLeadsOperator:
+    """The dial task as its DAG builds it, its run started now."""
+    return DialLeadsOperator(task_id="dial", campaign_name="example", tick_seconds=tick_seconds,
+                             run_started=datetime.now(timezone.utc).isoformat(), **kwargs)
+
+
+def test_a_dialer_outside_the_window_dials_nothing_says_when_it_opens_and_is_skipped(hook, sandbox, campaigns):
     (campaigns / "leads.csv").write_text("phone_number\n+14155550101\n")
     write_campaign(campaigns, leads={"csv": "leads.csv"}, schedule={"hours": "00:00-00:01", "days": ["mon"]},
                    assistant__timezone="Pacific/Kiritimati")
     SyncCampaignOperator(task_id="sync", campaign_name="example").execute({})
-    assert ClaimBatchesOperator(task_id="claim", campaign_name="example").execute({}) == []
-    out = "".join(capfd.readouterr())
-    assert "outside the calling window" in out and "it next opens at" in out
-    assert hook.in_flight(hook.campaign_id("example")) == 0
+    for deferrable in (True, False):
+        with pytest.raises(AirflowSkipException, match=(
+                r"^no call placed this tick: outside the calling window \(00:00-00:01 mon, Pacific/Kiritimati\): "
+                r"it next opens at \S+T10:00:00\+00:00 \(\S+T00:00:00\+14:00\)$")):
+            dialer(60, deferrable=deferrable).execute({})
+    assert sandbox.calls() == [] and hook.in_flight(hook.campaign_id("example")) == 0
 
 
-def test_claim_inside_the_window_cuts_labelled_batches(hook, sandbox, campaigns):
-    rows = "".join(f"+1415555{i:04d}\n" for i in range(100, 160))
-    (campaigns / "leads.csv").write_text("phone_number\n" + rows)
-    write_campaign(campaigns, leads={"csv": "leads.csv"}, max_calls_in_parallel=60)
-    SyncCampaignOperator(task_id="sync", campaign_name="example").execute({})
-    batches = ClaimBatchesOperator(task_id="claim", campaign_name="example").execute({})
-    assert [len(b["lead_ids"]) for b in batches] == [25, 25, 10]
-    assert batches[0]["label"] == "batch 1/3: 25 leads" and batches[0]["campaign"] == "example"
-
-
-def test_claim_sends_one_dialer_to_wait_for_a_window_opening_this_tick(hook, sandbox, campaigns):
-    from datetime import datetime, timedelta, timezone
-
+def test_a_dialer_defers_to_wait_for_a_window_opening_in_its_time(hook, sandbox, campaigns):
+    """The window opens in 2 to 3 minutes: a dialer that may dial that long (its tick and two
+    more while the next tick is late) waits for it in the triggerer; a shorter one is skipped."""
     now = datetime.now(timezone.utc)
     hours = f"{now + timedelta(minutes=3):%H:%M}-{now + timedelta(minutes=30):%H:%M}"
     (campaigns / "leads.csv").write_text("phone_number\n+14155550101\n")
     write_campaign(campaigns, leads={"csv": "leads.csv"}, assistant__timezone="UTC",
                    schedule={"hours": hours, "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]})
     SyncCampaignOperator(task_id="sync", campaign_name="example").execute({})
-    (batch,) = ClaimBatchesOperator(task_id="claim", campaign_name="example", tick_seconds=600).execute({})
-    assert batch["lead_ids"] == [] and batch["label"].startswith("waits for the window at ")
-    assert ClaimBatchesOperator(task_id="claim", campaign_name="example", tick_seconds=60).execute({}) == []
+    with pytest.raises(TaskDeferred) as deferred:
+        dialer(600).execute({})
+    assert isinstance(deferred.value.trigger, DialTrigger) and deferred.value.method_name == "dialed"
+    assert deferred.value.trigger.tick_seconds == 600
+    with pytest.raises(AirflowSkipException):
+        dialer(20).execute({})
+    assert sandbox.calls() == []

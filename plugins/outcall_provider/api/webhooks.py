@@ -214,7 +214,7 @@ async def assistant_results(request: Request):
     if problems:
         raise HTTPException(422, {"message": "transcript or recording_url cannot be stored", "problems": problems})
     stores = await run_in_threadpool(_stores_to_search, request.query_params.get("db_conn_id"))
-    return await run_in_threadpool(_store_variables, payload["call_sid"], payload["variables"], stores,
+    return await run_in_threadpool(store_variables, payload["call_sid"], payload["variables"], stores,
                                    payload.get("transcript") or None, payload.get("recording_url") or None)
 
 
@@ -255,7 +255,7 @@ def _first_in_stores(stores: list[str], ask):
     return None, None
 
 
-def _store_variables(call_sid: str, values: dict, stores: list[str], transcript: str | None = None,
+def store_variables(call_sid: str, values: dict, stores: list[str], transcript: str | None = None,
                      recording_url: str | None = None) -> JSONResponse:
     conn_id, call = _first_in_stores(stores, lambda hook: hook.webhook_call_campaign(call_sid))
     # Results may come before the dialer has saved the call's SID (it crashed in between): they

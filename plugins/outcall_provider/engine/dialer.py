@@ -68,7 +68,7 @@ class Dialer:
         """Dial claimed leads, never more than max_calls_in_parallel at once and only inside
         the calling window (checked right before each call). With `refill`, keep claiming due
         leads as calls end until `deadline`, so the lines stay busy. With `until_full`, stop
-        when no line is free instead of waiting for one. `keep_going` is asked before each
+        when no line is free or nothing is due, instead of waiting. `keep_going` is asked before each
         call (a paused DAG stops new calls). Leads not dialed are released.
         Raises TwilioAccountError, after releasing its leads, when Twilio refuses a call for
         a reason of the account or the campaign: every other call would fail the same way."""
@@ -83,6 +83,8 @@ class Dialer:
                 if not self.window.is_open(now):
                     opens = self.window.next_open(now)
                     if refill and deadline is not None and opens < deadline and not queue:
+                        if until_full:  # the triggerer waits for it
+                            break
                         # the window opens during this tick: be there when it does
                         self.sleep(min(self.poll_interval, (opens - now).total_seconds()))
                         continue
@@ -96,6 +98,8 @@ class Dialer:
                     if room > 0:  # claim only what can be dialed now: claims wait for no one
                         queue.extend(self.store.claim_due_leads(self.campaign_id, now, min(room, REFILL_CLAIM),
                                                                 **self.gate.claim_filter(now)))
+                    if not queue and until_full:  # no free line, or nothing due: the triggerer waits
+                        break
                     if not queue:
                         # wait while a call may end, or a lead fall due, before the deadline
                         if deadline is None or not (in_flight or self._lead_due_before(deadline)):

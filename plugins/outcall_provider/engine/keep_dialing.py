@@ -13,6 +13,7 @@ import logging
 import time
 from datetime import datetime
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from outcall_provider.rules.states import CampaignStatus
 
@@ -46,13 +47,22 @@ def keep_dialing(engine, leads: list, tick_ends: datetime, *, dial_until: dateti
         leads = []  # the batch is dialed or released; refills claim from here on
         add_report(total, report)
         if report.window_closed:
-            log.info("the calling window is closed for the rest of this tick")
+            log.info("nothing is dialed for the rest of this tick: %s",
+                     outside_the_window(engine.campaign, engine.clock()))
             break
         if report.idle and not _wait_for_a_due_lead(engine, paused, done, deadline):
             break
     if taken_over():
         log.info("the next tick's dialer took over")
     return total
+
+
+def outside_the_window(campaign, now: datetime) -> str:
+    """What a user reads when the calling window is closed: its hours and when it next opens."""
+    opens = campaign.window().next_open(now)
+    local = opens.astimezone(ZoneInfo(campaign.assistant.timezone))
+    return (f"outside the calling window ({campaign.schedule.hours} {','.join(campaign.schedule.days)}, "
+            f"{campaign.assistant.timezone}): it next opens at {opens.isoformat()} ({local.isoformat()})")
 
 
 def _takeover_probe(engine, tick_ends: datetime) -> Callable[[], bool]:

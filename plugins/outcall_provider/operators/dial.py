@@ -1,15 +1,22 @@
-"""Operators that wire the call engine to a campaign: dial a batch, reconcile calls."""
+"""Operators that wire the call engine to a campaign: keep its lines busy, reconcile its calls."""
 from __future__ import annotations
 
+import math
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator
+from airflow.triggers.base import StartTriggerArgs
 
 from outcall_provider import clock
 from outcall_provider.exceptions import DialerFailed
-from outcall_provider.triggers.dial import DIAL_FAILED, DialTrigger  # no driver imported at parse time
+from outcall_provider.triggers.dial import (  # no driver imported at parse time
+    DIAL_FAILED,
+    DIAL_PAST_TICK,
+    DialTrigger,
+    tick_deadlines,
+)
 
 
 def campaign_engine(campaign_name: str, **engine_kwargs):
@@ -19,26 +26,39 @@ def campaign_engine(campaign_name: str, **engine_kwargs):
     return build(campaign_name, **engine_kwargs)
 
 
-DIAL_PAST_TICK = 2  # ticks a dialer may go on past its own while the next tick's is late
+LINES_PER_DIALER = 25  # a campaign gets a dialer for every 25 lines (max_calls_in_parallel)
+RUN_STARTED = "{{ dag_run.start_date.isoformat() }}"
+
+
+def dialers_for(max_calls_in_parallel: int) -> int:
+    return max(1, math.ceil(max_calls_in_parallel / LINES_PER_DIALER))
 
 
 class DialLeadsOperator(BaseOperator):
-    """Dial one batch of claimed leads (a descriptor {"campaign": name, "lead_ids": [...]}).
+    """Keep a campaign's lines busy for a tick: claim due leads as lines free up and dial them,
+    until the next tick's dialer takes over. Several dialers of one campaign share its lines.
 
-    With `tick_seconds`, the campaign's lines are then kept busy, claiming due leads as calls
-    end, until the next tick's dialer takes over. The task places its batch's calls while lines are
-    free, then defers: the dialer goes on in Airflow's triggerer (triggers/dial.py), holding no
-    worker slot while it waits for calls to end, leads to fall due or the window to open.
-    Pausing the DAG stops new calls within seconds; unpaused during the tick, it dials again
-    within seconds. `deferrable=False` keeps the whole tick in the worker instead."""
+    Deferrable (the default), the dialing goes on in Airflow's triggerer (triggers/dial.py),
+    holding no worker slot while it waits for calls to end, leads to fall due or the window to
+    open. With `start_from_trigger` it starts there too: no worker start before the tick's first
+    call. Otherwise the task places calls while lines are free, then defers. Pausing the DAG
+    stops new calls within seconds; unpaused during the tick, it dials again within seconds.
+    `deferrable=False` keeps the whole tick in the worker instead. A tick that placed no call
+    and ends outside the calling window is skipped."""
 
-    template_fields = ("batch",)
+    template_fields = ("run_started",)
 
-    def __init__(self, *, campaign_name: str, batch: dict | None = None, tick_seconds: float = 0,
-                 deferrable: bool = True, **kwargs):
+    def __init__(self, *, campaign_name: str, tick_seconds: float, dialer: int = 1, deferrable: bool = True,
+                 start_from_trigger: bool = False, run_started: str = RUN_STARTED, **kwargs):
         super().__init__(**kwargs)
-        self.campaign_name, self.batch, self.tick_seconds = campaign_name, batch, tick_seconds
-        self.deferrable = deferrable
+        self.campaign_name, self.tick_seconds, self.dialer = campaign_name, tick_seconds, dialer
+        self.deferrable, self.run_started = deferrable, run_started
+        self.start_from_trigger = deferrable and start_from_trigger
+        if self.start_from_trigger:
+            # the triggerer renders run_started (a template field) in the run's context
+            self.start_trigger_args = StartTriggerArgs(
+                trigger_cls=f"{DialTrigger.__module__}.{DialTrigger.__qualname__}", next_method="dialed",
+                trigger_kwargs=self._trigger(total={}).serialize()[1], timeout=self._timeout())
 
     def execute(self, context) -> dict[str, Any]:
         from outcall_provider.engine.keep_dialing import add_report, keep_dialing
@@ -46,52 +66,47 @@ class DialLeadsOperator(BaseOperator):
         engine = campaign_engine(self.campaign_name)
         paused = _pause_probe(context)
         try:
-            leads = engine.store.claimed_leads((self.batch or {}).get("lead_ids", []))
-            deadline = self._deadline(context)
-            if deadline is not None and not self.deferrable:
-                total = keep_dialing(engine, leads, deadline, dial_until=self._dial_until(deadline), paused=paused)
-                self.log.info("dialed %s", total)
-                return total
-            # the batch's first calls, from here, while lines are free (a run that started late
-            # may find its tick over: its dialer still dials until the next tick's takes over)
-            report = engine.dial(leads, deadline=deadline and self._dial_until(deadline),
-                                 keep_going=lambda: not paused(), until_full=deadline is not None)
+            tick_ends, dial_until = tick_deadlines(self.tick_seconds, datetime.fromisoformat(self.run_started))
+            if not self.deferrable:
+                return self._dialed(keep_dialing(engine, [], tick_ends, dial_until=dial_until, paused=paused))
+            # the first calls, from here, while lines are free (a run that started late may find
+            # its tick over: its dialer still dials until the next tick's takes over)
+            report = engine.dial([], deadline=dial_until, refill=True, keep_going=lambda: not paused(),
+                                 until_full=True)
         finally:
             engine.store.close()
         total = add_report({}, report)
-        if deadline is None:  # one batch, no tick
-            self.log.info("dialed %s", total)
-            return total
+        if report.window_closed:  # for all the time this dialer has: nothing to wait for
+            return self._dialed(total)
         self.log.info("placed %s calls; dialing goes on in the triggerer until %s", total.get("placed", 0),
-                      deadline.isoformat())
-        self.defer(trigger=DialTrigger(campaign_name=self.campaign_name, dag_id=self.dag_id,
-                                       tick_ends=deadline.isoformat(),
-                                       dial_until=self._dial_until(deadline).isoformat(), total=total),
-                   method_name="dialed", timeout=timedelta(seconds=(DIAL_PAST_TICK + 2) * self.tick_seconds))
+                      tick_ends.isoformat())
+        self.defer(trigger=self._trigger(total), method_name="dialed", timeout=self._timeout())
 
     def dialed(self, context, event: dict[str, Any]) -> dict[str, Any]:
         """Back from the triggerer at the end of the tick."""
         if event["reason"] == DIAL_FAILED:
             raise DialerFailed(f"campaign {self.campaign_name}: the dialer stopped: {event['error']}")
-        self.log.info("dialed %s", event["total"])
-        return event["total"]
+        return self._dialed(event["total"])
 
-    def _dial_until(self, tick_ends: datetime) -> datetime:
-        """A tick's dialer goes on until the next tick's takes over; at most two ticks more (the
-        next tick is late: a busy Airflow runs many campaigns' first steps before it; or the
-        DAG was paused and no tick comes)."""
-        return tick_ends + DIAL_PAST_TICK * timedelta(seconds=self.tick_seconds)
+    def _dialed(self, total: dict[str, int]) -> dict[str, int]:
+        self.log.info("dialed %s", total)
+        if not total.get("placed"):
+            from airflow.sdk.exceptions import AirflowSkipException
 
-    def _deadline(self, context):
-        """When this tick ends (the next one is due), on outcall's clock. The tick runs on Airflow's clock
-        (the run's start), so the time it has left is carried over: the two differ in a replay
-        (clock.py), and a deadline mixed from both would end dialing at once or never."""
-        if not self.tick_seconds:
-            return None
-        dag_run = context.get("dag_run")
-        started = getattr(dag_run, "start_date", None)
-        used = datetime.now(timezone.utc) - started if started else timedelta(0)
-        return clock.now() + timedelta(seconds=self.tick_seconds) - used
+            from outcall_provider.campaign_files import find_campaign
+            from outcall_provider.engine.keep_dialing import outside_the_window
+
+            campaign, now = find_campaign(self.campaign_name), clock.now()
+            if not campaign.window().is_open(now):
+                raise AirflowSkipException(f"no call placed this tick: {outside_the_window(campaign, now)}")
+        return total
+
+    def _trigger(self, total: dict[str, int]) -> DialTrigger:
+        return DialTrigger(campaign_name=self.campaign_name, dag_id=self.dag_id, tick_seconds=self.tick_seconds,
+                           run_started=self.run_started, total=total)
+
+    def _timeout(self) -> timedelta:
+        return timedelta(seconds=(DIAL_PAST_TICK + 2) * self.tick_seconds)
 
 
 def _pause_probe(context, every_s: float = 2.0):

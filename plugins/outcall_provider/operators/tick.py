@@ -1,4 +1,4 @@
-"""The other steps of a campaign tick: sync and preflight, claim batches, campaign status.
+"""The other steps of a campaign tick: sync and preflight, campaign status.
 
 Each operator loads the campaign file, wires one rule to the hooks, and logs what it decided.
 """
@@ -6,25 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from airflow.sdk import BaseOperator
 
 from outcall_provider import clock
 from outcall_provider.campaign_files import find_campaign, leads_csv_path
-from outcall_provider.engine.compliance import ComplianceGate
 from outcall_provider.exceptions import PreflightError
 from outcall_provider.hooks import campaign_hooks
 from outcall_provider.hooks.warehouse import WarehouseRows
 from outcall_provider.rules import preflight
 from outcall_provider.rules.phone import mask_phone
 from outcall_provider.rules.states import CampaignStatus
-
-BATCH_SIZE = 25          # leads per mapped dial task
-MAX_BATCHES = 1024       # Airflow's max_map_length
 
 
 class SyncCampaignOperator(BaseOperator):
@@ -113,53 +107,6 @@ class SyncCampaignOperator(BaseOperator):
             self.log.warning("%s", warning)
         self.log.info("preflight passed: %s owned, balance %.2f %s, %s leads",
                       ", ".join(mask_phone(n) for n in pool), balance, currency, leads)
-
-
-class ClaimBatchesOperator(BaseOperator):
-    """Inside the calling window, claim the first wave of due leads and cut it into batch
-    descriptors for the mapped dial tasks; outside it, say when the window next opens."""
-
-    def __init__(self, *, campaign_name: str, tick_seconds: float = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.campaign_name, self.tick_seconds = campaign_name, tick_seconds
-
-    def execute(self, context) -> list[dict[str, Any]]:
-        campaign = find_campaign(self.campaign_name)
-        store, _ = campaign_hooks(campaign)
-        try:
-            now = clock.now()
-            window = campaign.window()
-            if not window.is_open(now):
-                opens = window.next_open(now)
-                local = opens.astimezone(ZoneInfo(campaign.assistant.timezone))
-                self.log.info("outside the calling window (%s %s, %s): nothing is dialed now; it next opens "
-                              "at %s (%s)", campaign.schedule.hours, ",".join(campaign.schedule.days),
-                              campaign.assistant.timezone, opens.isoformat(), local.isoformat())
-                if self.tick_seconds and opens < now + timedelta(seconds=self.tick_seconds):
-                    # it opens before the next tick: one dialer waits for it, so calls start on time
-                    return [{"campaign": campaign.name, "lead_ids": [],
-                             "label": f"waits for the window at {local:%H:%M}"}]
-                return []
-            campaign_id = store.campaign_id(campaign.name)
-            progress = store.campaign_progress(campaign_id)
-            if progress["open_leads"] == 0:
-                # one dialer still watches, in the triggerer, for a lead a person adds or resets
-                self.log.info("every lead is completed or out of attempts; nothing to dial")
-                return [{"campaign": campaign.name, "lead_ids": [], "label": "watches for new or reset leads"}]
-            room = max(campaign.max_calls_in_parallel - store.in_flight(campaign_id), 0)
-            gate = ComplianceGate(store, campaign)
-            leads = store.claim_due_leads(campaign_id, now, min(room, BATCH_SIZE * MAX_BATCHES),
-                                          **gate.claim_filter(now))
-            lead_ids = [lead.id for lead in leads]
-            chunks = [lead_ids[i:i + BATCH_SIZE] for i in range(0, len(lead_ids), BATCH_SIZE)]
-            chunks = chunks or [[]]  # one refilling dialer at least
-            self.log.info("claimed %s due leads into %s batches (%s calls in flight)", len(lead_ids),
-                          len(chunks), campaign.max_calls_in_parallel - room)
-            return [{"campaign": campaign.name, "lead_ids": chunk,
-                     "label": f"batch {n}/{len(chunks)}: {len(chunk)} leads"}
-                    for n, chunk in enumerate(chunks, 1)]
-        finally:
-            store.close()
 
 
 class CampaignStatusOperator(BaseOperator):

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -33,25 +33,29 @@ log = logging.getLogger(__name__)
 
 TICK_ENDS = "tick_ends"
 DIAL_FAILED = "dial_failed"
+DIAL_PAST_TICK = 2  # ticks a dialer may go on past its own while the next tick's is late
 PAUSE_ASK_SECONDS = 2.0
 STOP_GRACE_SECONDS = 30.0  # a cancelled dialer finishes the call it is placing and releases its leads
 
 
 class DialTrigger(BaseTrigger):
-    """Dial `campaign_name` for the tick that ends at `tick_ends` until the next tick's dialer
-    takes over, or `dial_until` (ISO times, outcall's clock); then fire once with the summed
-    dial report (`reason` TICK_ENDS), or DIAL_FAILED with the error."""
+    """Dial `campaign_name` for the tick of the DAG run started at `run_started` (ISO, Airflow's
+    clock) until the next tick's dialer takes over, or at most DIAL_PAST_TICK ticks more; then
+    fire once with the summed dial report (`reason` TICK_ENDS), or DIAL_FAILED with the error.
 
-    def __init__(self, *, campaign_name: str, dag_id: str, tick_ends: str, dial_until: str,
+    A single-dialer campaign's dial task starts here, not in a worker (`start_from_trigger`):
+    its kwargs are then rendered by the triggerer, `run_started` from the run's template context."""
+
+    def __init__(self, *, campaign_name: str, dag_id: str, tick_seconds: float, run_started: str,
                  total: dict[str, int] | None = None):
         super().__init__()
         self.campaign_name, self.dag_id, self.total = campaign_name, dag_id, total or {}
-        self.tick_ends, self.dial_until = tick_ends, dial_until
+        self.tick_seconds, self.run_started = tick_seconds, run_started
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (f"{type(self).__module__}.{type(self).__qualname__}",
-                {"campaign_name": self.campaign_name, "dag_id": self.dag_id, "tick_ends": self.tick_ends,
-                 "dial_until": self.dial_until, "total": self.total})
+                {"campaign_name": self.campaign_name, "dag_id": self.dag_id, "tick_seconds": self.tick_seconds,
+                 "run_started": self.run_started, "total": self.total})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         loop = asyncio.get_running_loop()
@@ -95,13 +99,27 @@ class DialTrigger(BaseTrigger):
 
         engine = campaign_engine(self.campaign_name, listen=True, sleep=stop.wait)
         try:
+            tick_ends, dial_until = tick_deadlines(self.tick_seconds, datetime.fromisoformat(self.run_started))
             with PAUSED.watching(self.dag_id):
-                return keep_dialing(engine, [], datetime.fromisoformat(self.tick_ends),
-                                    dial_until=datetime.fromisoformat(self.dial_until),
+                return keep_dialing(engine, [], tick_ends, dial_until=dial_until,
                                     paused=lambda: PAUSED.paused(self.dag_id), stopped=stop.is_set,
                                     total=self.total)
         finally:
             engine.store.close()
+
+
+def tick_deadlines(tick_seconds: float, run_started: datetime) -> tuple[datetime, datetime]:
+    """When the tick of a run started at `run_started` ends (the next one is due), and the
+    latest its dialer may dial, on outcall's clock. The tick runs on Airflow's clock, so the
+    time it has left is carried over: the two differ in a replay (clock.py), and a deadline
+    mixed from both would end dialing at once or never. A tick's dialer goes on until the
+    next tick's takes over; at most DIAL_PAST_TICK ticks more (the next tick is late: a busy
+    Airflow runs many campaigns' first steps before it; or the DAG was paused and no tick comes)."""
+    from outcall_provider import clock
+
+    used = datetime.now(timezone.utc) - run_started
+    tick_ends = clock.now() + timedelta(seconds=tick_seconds) - used
+    return tick_ends, tick_ends + DIAL_PAST_TICK * timedelta(seconds=tick_seconds)
 
 
 class PausedBoard:
