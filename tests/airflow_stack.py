@@ -48,6 +48,7 @@ from urllib.parse import quote
 
 import httpx
 import psutil
+import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: `airflow` and friends
@@ -65,6 +66,7 @@ class AirflowStack:
     url: str
     home: Path
     env: dict[str, str]
+    db_url: str = ""  # libpq URL of this stack's own metadata database
     processes: list[subprocess.Popen] = field(default_factory=list)
     celery_workers: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -83,11 +85,11 @@ class AirflowStack:
 
 def _env(home: Path, pg_url: str, dags_folder: Path, campaigns_dir: Path | None, port: int,
          twilio: tuple[str, str, str] | None, connections: dict[str, str], tick_seconds: float | None,
-         extra_env: dict[str, str], twilio_extra: dict | None = None) -> dict[str, str]:
+         extra_env: dict[str, str], twilio_extra: dict | None = None, db: str = "airflow") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({ADMIN[0]: ADMIN[1]}))
-    sql_alchemy = pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + "/airflow"
+    sql_alchemy = pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + f"/{db}"
     env.update({
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         "AIRFLOW_HOME": str(home),
@@ -143,8 +145,8 @@ def hostname() -> str:
 '''
 
 
-def _celery_env(pg_url: str, broker_url: str) -> dict[str, str]:
-    sql_alchemy = pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + "/airflow"
+def _celery_env(pg_url: str, broker_url: str, db: str) -> dict[str, str]:
+    sql_alchemy = pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + f"/{db}"
     return {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": broker_url,
@@ -243,8 +245,9 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
                   celery_concurrency: int = 1):
     """Yield a running AirflowStack; everything it started is stopped on exit.
 
-    pg_url: libpq URL base of the test cluster (tests/conftest.py `pg_url`); its `airflow`
-    database holds the metadata (migrated here, idempotently) and `outcall` the campaign store.
+    pg_url: libpq URL base of the test cluster (tests/conftest.py `pg_url`); the stack's metadata
+    is a copy of its migrated `airflow` database (`stack.db_url`, dropped on exit), and
+    `outcall` holds the campaign store.
     executor: "LocalExecutor" (tasks run by the scheduler) or "CeleryExecutor" (tasks run by
     `celery_workers` workers through the broker at `celery_broker_url`).
     """
@@ -258,12 +261,16 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
     (home / "logs").mkdir()
     Path(dags_folder).mkdir(parents=True, exist_ok=True)
     port = free_port()
-    celery = _celery_env(pg_url, celery_broker_url) if executor == "CeleryExecutor" else {}
-    env = _env(home, pg_url, Path(dags_folder), Path(campaigns_dir) if campaigns_dir else None, port,
-               twilio, connections or {}, tick_seconds, celery | (extra_env or {}), twilio_extra)
-    stack = AirflowStack(url=f"http://127.0.0.1:{port}", home=home, env=env)
+
+    def env_for(db: str) -> dict[str, str]:
+        celery = _celery_env(pg_url, celery_broker_url, db) if executor == "CeleryExecutor" else {}
+        return _env(home, pg_url, Path(dags_folder), Path(campaigns_dir) if campaigns_dir else None, port,
+                    twilio, connections or {}, tick_seconds, celery | (extra_env or {}), twilio_extra, db)
+
+    db = _fresh_metadata_db(pg_url, env_for)
+    stack = AirflowStack(url=f"http://127.0.0.1:{port}", home=home, env=env_for(db), db_url=f"{pg_url}/{db}")
+    env = stack.env
     try:
-        stack.airflow("db", "migrate")
         api = _start("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                      env, home)
         stack.processes.append(api)
@@ -282,6 +289,26 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
             _stop(proc)
         if not keep_home:
             shutil.rmtree(home, ignore_errors=True)
+        with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{db}" with (force)')
+
+
+_MIGRATED: set[str] = set()  # clusters whose template metadata database is migrated
+
+
+def _fresh_metadata_db(pg_url: str, env_for) -> str:
+    """A metadata database of this stack's own, copied from the cluster's migrated `airflow`
+    database: no DAG run, task or trigger of an earlier test's stack is picked up by this one."""
+    if pg_url not in _MIGRATED:
+        done = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env_for("airflow"), capture_output=True,
+                              text=True, timeout=600)
+        if done.returncode:
+            raise RuntimeError(f"airflow db migrate failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        _MIGRATED.add(pg_url)
+    db = f"airflow_{os.getpid()}_{time.monotonic_ns()}"
+    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as admin:
+        admin.execute(f'create database "{db}" template airflow')
+    return db
 
 
 def connection_uri(conn_type: str, password: str, login: str = "", host: str = "") -> str:

@@ -147,7 +147,7 @@ def test_two_celery_workers_dial_one_campaign(pg_url, hook, tmp_path, assistant_
             return row and row["status"]
 
         try:
-            with DialWatch(f"{pg_url}/airflow", "campaign_celery", stack.celery_workers) as watch:
+            with DialWatch(stack.db_url, "campaign_celery", stack.celery_workers) as watch:
                 wait_for("the DAG to be parsed",
                          lambda: api.get("/api/v2/dags/campaign_celery").status_code == 200, 180)
                 assert api.get("/api/v2/dags/campaign_celery").json()["is_paused"] is True
@@ -188,7 +188,7 @@ def test_two_celery_workers_dial_one_campaign(pg_url, hook, tmp_path, assistant_
 
             def dial_results() -> dict:
                 """The run's dial tasks' results, once each has handed over to the next tick."""
-                with psycopg.connect(f"{pg_url}/airflow") as db:
+                with psycopg.connect(stack.db_url) as db:
                     rows = db.execute("select map_index, value from xcom where dag_id = 'campaign_celery' "
                                       "and task_id = 'dial' and run_id = %s and key = 'return_value'",
                                       (run_id,)).fetchall()

@@ -127,9 +127,6 @@ class Reconciler:
     def _judge(self, attempt: OpenAttempt, call: CallInfo | None, status: str, report: ReconcileReport) -> None:
         now = self.clock()
         ended_at = (call.end_time if call else None) or attempt.ended_at or now
-        # A call does not end before we placed it: Twilio's clock is not ours (skew, or a replay,
-        # clock.py), and the wait for the assistant's variables must not have run out at once.
-        ended_at = max(ended_at, attempt.started_at)
         result = CallResult(status, answered_by=call.answered_by if call else attempt.answered_by,
                             variables=attempt.variables, ended_at=ended_at)
         progress = LeadProgress(attempt.round, attempt.contact_index, attempt.contact_count)
