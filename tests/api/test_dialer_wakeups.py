@@ -107,3 +107,59 @@ def test_a_dialer_that_cannot_reach_the_api_server_makes_no_call(monkeypatch, st
     board = PausedBoard()
     with board.watching("campaign_example"):
         assert board.paused("campaign_example") is True
+
+
+class SlowAnswers:
+    """An API server too busy to answer the pause question for `delay` seconds (a tick boundary
+    with many task runs): a loopback HTTP server that says every DAG asked about is unpaused."""
+
+    def __init__(self, delay: float):
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlparse
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                time.sleep(delay)
+                dag_ids = parse_qs(urlparse(self.path).query).get("dag_id", [])
+                body = json.dumps({d: False for d in dag_ids}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_a_slow_pause_answer_holds_up_no_other_dialer(monkeypatch):
+    """One dialer asks for every DAG; the others go on with the last answer meanwhile. Each
+    dialer asks before each call, so waiting on the asker would stop every campaign's calls
+    for as long as a busy API server takes to answer."""
+    from outcall_provider.triggers.dial import PAUSE_ASK_SECONDS
+
+    api = SlowAnswers(delay=2.0)
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "a-test-secret-of-sufficient-length-0123456789")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"{api.url}/execution/")
+    board = PausedBoard()
+    try:
+        with board.watching("campaign_a"), board.watching("campaign_b"):
+            assert board.paused("campaign_a") is False  # the first answer: this caller waits for it
+            time.sleep(PAUSE_ASK_SECONDS)  # the next ask is due
+            asker = threading.Thread(target=board.paused, args=("campaign_a",), daemon=True)
+            asker.start()
+            time.sleep(0.3)  # it is asking, for 2 s
+            started = time.monotonic()
+            assert board.paused("campaign_b") is False
+            assert time.monotonic() - started < 0.5, "a dialer waited for another's pause question"
+            asker.join(5)
+    finally:
+        api.close()

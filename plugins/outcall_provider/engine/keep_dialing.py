@@ -3,8 +3,8 @@
 It dials while leads are due, waits while the DAG is paused (calls in flight still reconciled),
 and waits while nothing is due until a lead falls due (added, uploaded or set back by a person,
 or its callee's hours open). A tick's dialer goes on past its tick, while the next tick syncs,
-reconciles and claims, until that tick's dialer starts (the store's `dialing_tick`): the lines
-never stand idle between ticks. The same loop runs in Airflow's triggerer (triggers/dial.py:
+until that tick's dialer starts (the store's `dialing_tick`): the lines never stand idle
+between ticks. The same loop runs in Airflow's triggerer (triggers/dial.py:
 one thread per dialer, no worker slot) or, for a dialer that is not deferrable, in its task.
 """
 from __future__ import annotations

@@ -219,10 +219,6 @@ class CampaignHook(CampaignPagesMixin, DncMixin, PostgresHook):
                                               "open_clocks": open_clocks, "require_consent": require_consent})
         return [ClaimedLead(**r) for r in rows]
 
-    def claimed_leads(self, lead_ids: list[int]) -> list[ClaimedLead]:
-        """The leads of a batch descriptor that are still waiting to be dialed."""
-        return [ClaimedLead(**r) for r in self._rows("leads_claimed", {"lead_ids": list(lead_ids)})]
-
     def find_lead(self, campaign_id: int, ref: str) -> int | None:
         """A lead by id, else external_id, else phone number."""
         rows = self._rows("lead_find", {"campaign_id": campaign_id, "ref": str(ref)})

@@ -12,7 +12,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ClaimedLead:
-    """A lead claimed for its next call, with the contact to dial (claim_due_leads, leads_claimed)."""
+    """A lead claimed for its next call, with the contact to dial (claim_due_leads)."""
     id: int
     cycle: int                   # bumped when a person sets the lead back to `created`
     round: int                   # 1-based round of calls through the lead's contacts

@@ -132,6 +132,7 @@ class PausedBoard:
         self._watched: Counter[str] = Counter()
         self._paused: dict[str, bool] = {}
         self._asked_at = float("-inf")
+        self._asking = False  # one question at a time, asked outside the lock
         self._warned_at = float("-inf")
         self._client = None  # one HTTP client, kept: each new one builds an SSL context and a connection
 
@@ -151,13 +152,26 @@ class PausedBoard:
                     self._paused.pop(dag_id, None)
 
     def paused(self, dag_id: str) -> bool:
+        """One dialer asks, without holding the others: they go on with the last answer (a busy
+        API server may take seconds, and every dialer asks before each call)."""
         with self._lock:
-            if time.monotonic() - self._asked_at >= PAUSE_ASK_SECONDS:
-                self._asked_at = time.monotonic()
-                self._ask(sorted(self._watched or {dag_id: 1}))
+            ask = time.monotonic() - self._asked_at >= PAUSE_ASK_SECONDS and not self._asking
+            if ask:
+                self._asked_at, self._asking = time.monotonic(), True
+                dag_ids = sorted(self._watched or {dag_id: 1})
+        if ask:
+            answer = None
+            try:
+                answer = self._ask(dag_ids)
+            finally:
+                with self._lock:
+                    self._asking = False
+                    if answer is not None:
+                        self._paused.update(answer)
+        with self._lock:
             return self._paused.get(dag_id, True)
 
-    def _ask(self, dag_ids: list[str]) -> None:
+    def _ask(self, dag_ids: list[str]) -> dict[str, bool] | None:
         import httpx
 
         from outcall_provider import dialer_token
@@ -174,8 +188,8 @@ class PausedBoard:
                 self._warned_at = time.monotonic()
                 log.error("cannot ask the API server whether DAGs %s are paused (%s: %s); until it answers, "
                           "DAGs never answered for count as paused", ", ".join(dag_ids), type(e).__name__, e)
-            return
-        self._paused.update({d: bool(answer.get(d, True)) for d in dag_ids})
+            return None
+        return {d: bool(answer.get(d, True)) for d in dag_ids}
 
 
 def api_server_url() -> str:
