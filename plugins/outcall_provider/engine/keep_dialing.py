@@ -13,8 +13,8 @@ import logging
 import time
 from datetime import datetime
 from typing import Callable
-from zoneinfo import ZoneInfo
 
+from outcall_provider.rules.describe import outside_the_window
 from outcall_provider.rules.states import CampaignStatus
 
 log = logging.getLogger(__name__)
@@ -55,14 +55,6 @@ def keep_dialing(engine, leads: list, tick_ends: datetime, *, dial_until: dateti
     if taken_over():
         log.info("the next tick's dialer took over")
     return total
-
-
-def outside_the_window(campaign, now: datetime) -> str:
-    """What a user reads when the calling window is closed: its hours and when it next opens."""
-    opens = campaign.window().next_open(now)
-    local = opens.astimezone(ZoneInfo(campaign.assistant.timezone))
-    return (f"outside the calling window ({campaign.schedule.hours} {','.join(campaign.schedule.days)}, "
-            f"{campaign.assistant.timezone}): it next opens at {opens.isoformat()} ({local.isoformat()})")
 
 
 def _takeover_probe(engine, tick_ends: datetime) -> Callable[[], bool]:

@@ -94,7 +94,7 @@ class DialLeadsOperator(BaseOperator):
             from airflow.sdk.exceptions import AirflowSkipException
 
             from outcall_provider.campaign_files import find_campaign
-            from outcall_provider.engine.keep_dialing import outside_the_window
+            from outcall_provider.rules.describe import outside_the_window
 
             campaign, now = find_campaign(self.campaign_name), clock.now()
             if not campaign.window().is_open(now):

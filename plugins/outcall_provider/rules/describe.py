@@ -70,6 +70,13 @@ def when_open(window: CallingWindow, now: datetime) -> str:
     return f"closed now; it next opens {local_and_utc(window.next_open(now), window.timezone)}"
 
 
+def outside_the_window(campaign: Campaign, now: datetime) -> str:
+    """Why nothing is dialed: the window's hours and, as everywhere, when it next opens."""
+    timezone = campaign.assistant.timezone
+    return (f"outside the calling window ({window_words(campaign.schedule, timezone)}): "
+            f"{when_open(campaign.window(), now)}")
+
+
 def local_and_utc(instant: datetime, timezone: str) -> str:
     """`Mon 2026-11-30 09:00 America/New_York (14:00 UTC)`: the campaign's clock first."""
     local = instant.astimezone(ZoneInfo(timezone))
