@@ -89,7 +89,7 @@ def _env(home: Path, pg_url: str, dags_folder: Path, campaigns_dir: Path | None,
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({ADMIN[0]: ADMIN[1]}))
-    sql_alchemy = pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + f"/{db}"
+    sql_alchemy = _sqlalchemy_url(pg_url, db)
     env.update({
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         "AIRFLOW_HOME": str(home),
@@ -145,8 +145,12 @@ def hostname() -> str:
 '''
 
 
+def _sqlalchemy_url(pg_url: str, db: str) -> str:
+    return pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + f"/{db}"
+
+
 def _celery_env(pg_url: str, broker_url: str, db: str) -> dict[str, str]:
-    sql_alchemy = pg_url.replace("postgresql://", "postgresql+psycopg://", 1) + f"/{db}"
+    sql_alchemy = _sqlalchemy_url(pg_url, db)
     return {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": broker_url,
