@@ -191,6 +191,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _json(self, name: str, status: int, body, auth=False, retry_after=False):
         data = json.dumps(body).encode()
+        if name != "control":  # counted before the client can read the answer and ask for stats
+            self.server.engine.count(name, status)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -200,8 +202,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Retry-After", "1")
         self.end_headers()
         self.wfile.write(data)
-        if name != "control":
-            self.server.engine.count(name, status)
 
 
 def _query(query_string: str) -> dict:

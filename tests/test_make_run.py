@@ -344,9 +344,13 @@ def test_make_stop_finds_what_a_killed_make_run_left(tmp_path):
     # Two children: one in the leader's process group, one in its own (`set -m`), like a task runner.
     leader = subprocess.Popen(["bash", "-c", "sleep 600 & set -m; sleep 600 & wait"], start_new_session=True)
     deadline = time.time() + 10
-    while len(children := [p for p in _session_pids(leader.pid) if p != leader.pid]) < 2 and time.time() < deadline:
+
+    def ready(children: list[int]) -> bool:  # the second child is seen before bash moves it to its own group
+        return len(children) == 2 and any(_pgid(p) == p for p in children)
+
+    while not ready(children := [p for p in _session_pids(leader.pid) if p != leader.pid]) and time.time() < deadline:
         time.sleep(0.1)
-    assert len(children) == 2 and any(_pgid(p) == p for p in children), children
+    assert ready(children), children
     leader.kill()
     leader.wait()
     (run_dir / "airflow.pid").write_text(f"{leader.pid}\n")
