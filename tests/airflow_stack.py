@@ -49,6 +49,7 @@ from urllib.parse import quote
 import httpx
 import psutil
 import psycopg
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin: `airflow` and friends
@@ -85,7 +86,8 @@ class AirflowStack:
 
 def _env(home: Path, pg_url: str, dags_folder: Path, campaigns_dir: Path | None, port: int,
          twilio: tuple[str, str, str] | None, connections: dict[str, str], tick_seconds: float | None,
-         extra_env: dict[str, str], twilio_extra: dict | None = None, db: str = "airflow") -> dict[str, str]:
+         extra_env: dict[str, str], twilio_extra: dict | None = None, db: str = "airflow",
+         fernet_key: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
     passwords = home / "passwords.json"
     passwords.write_text(json.dumps({ADMIN[0]: ADMIN[1]}))
@@ -105,6 +107,9 @@ def _env(home: Path, pg_url: str, dags_folder: Path, campaigns_dir: Path | None,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__API_AUTH__JWT_SECRET": "outcall-tests-only-jwt-secret-" + "0123456789abcdef" * 3,
         "AIRFLOW__API__SECRET_KEY": "outcall-tests-only-secret-key",
+        # one key for every component: without it, each that starts before airflow.cfg is
+        # written makes its own, and the triggerer cannot read the scheduler's trigger kwargs
+        "AIRFLOW__CORE__FERNET_KEY": fernet_key,
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW_CONN_OUTCALL_DB": f"{pg_url}/outcall",
     })
@@ -265,11 +270,13 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
     (home / "logs").mkdir()
     Path(dags_folder).mkdir(parents=True, exist_ok=True)
     port = free_port()
+    fernet_key = Fernet.generate_key().decode()
 
     def env_for(db: str) -> dict[str, str]:
         celery = _celery_env(pg_url, celery_broker_url, db) if executor == "CeleryExecutor" else {}
         return _env(home, pg_url, Path(dags_folder), Path(campaigns_dir) if campaigns_dir else None, port,
-                    twilio, connections or {}, tick_seconds, celery | (extra_env or {}), twilio_extra, db)
+                    twilio, connections or {}, tick_seconds, celery | (extra_env or {}), twilio_extra, db,
+                    fernet_key)
 
     db = _fresh_metadata_db(pg_url, env_for)
     stack = AirflowStack(url=f"http://127.0.0.1:{port}", home=home, env=env_for(db), db_url=f"{pg_url}/{db}")
@@ -291,7 +298,7 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
     finally:
         for proc in reversed(stack.processes):
             _stop(proc)
-        if not keep_home:
+        if not keep_home and not os.environ.get("OUTCALL_KEEP_STACKS"):  # kept to read the logs of a failure
             shutil.rmtree(home, ignore_errors=True)
         with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as admin:
             admin.execute(f'drop database if exists "{db}" with (force)')
