@@ -25,7 +25,7 @@ def test_every_campaign_file_loads(monkeypatch):
     assert dag.is_paused_upon_creation is True
     assert "outcall" in dag.tags and "Renewals assistant" in dag.doc_md
     assert {t.task_id for t in dag.tasks} == {"sync_leads_and_preflight", "dial", "reconcile_calls",
-                                              "campaign_status", "campaign_results"}
+                                              "campaign_results"}
 
 
 def test_one_dialer_starts_in_the_triggerer_several_start_on_workers(monkeypatch, tmp_path):
@@ -48,7 +48,7 @@ def test_one_dialer_starts_in_the_triggerer_several_start_on_workers(monkeypatch
             (after,) = order[-1].downstream_list
             order.append(after)
         assert [t.task_id for t in order] == ["sync_leads_and_preflight", "dial", "reconcile_calls",
-                                              "campaign_status", "campaign_results"]
+                                              "campaign_results"]
         assert all(t.trigger_rule == "all_done" for t in order[2:])  # a failed dialer's calls still settle
 
     small = DagSerialization.from_dict(DagSerialization.to_dict(bag.dags["campaign_small"])).get_task("dial")

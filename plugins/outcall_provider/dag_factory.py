@@ -12,7 +12,7 @@ from airflow.sdk import DAG, get_parsing_context
 from outcall_provider.campaign_files import cached_campaigns, invalid_campaign_files
 from outcall_provider.operators.dial import DialLeadsOperator, ReconcileCallsOperator, dialers_for
 from outcall_provider.operators.results import CampaignResultsOperator
-from outcall_provider.operators.tick import CampaignStatusOperator, SyncCampaignOperator
+from outcall_provider.operators.tick import SyncCampaignOperator
 from outcall_provider.rules.campaign import Campaign, CampaignFileError
 from outcall_provider.rules.describe import describe
 
@@ -57,15 +57,14 @@ def campaign_dag(campaign: Campaign) -> DAG:
                 map_index_template=f"dialer {{{{ task.dialer }}}} of {dialers}",
             ).expand(dialer=list(range(1, dialers + 1)))
         # after the dialer, all_done: the next tick's dialer is already dialing; this brings the
-        # open attempts of a dialer that crashed up to date, and fills in late prices
+        # open attempts of a dialer that crashed up to date, fills in late prices, and says the
+        # campaign's status (one task: each task start costs a worker seconds of CPU)
         reconcile = ReconcileCallsOperator(task_id="reconcile_calls", campaign_name=campaign.name,
                                            trigger_rule="all_done")
-        status = CampaignStatusOperator(task_id="campaign_status", campaign_name=campaign.name,
-                                        trigger_rule="all_done")
         # all_done: calls judged in a tick whose dialer failed are results too
         results = CampaignResultsOperator(task_id="campaign_results", campaign_name=campaign.name,
                                           trigger_rule="all_done")
-        sync >> dial >> reconcile >> status >> results
+        sync >> dial >> reconcile >> results
     return dag
 
 

@@ -68,8 +68,3 @@ class TwilioAccountError(OutcallError):
 class CallOutcomeUnknown(OutcallError):
     """The create request failed in a way that may or may not have placed the call (5xx,
     timeout, dropped connection). Resolve by listing, never by creating again."""
-
-
-class DialerFailed(OutcallError):
-    """The dialer running in Airflow's triggerer stopped on an error (its message, numbers
-    masked); the task fails with it, and retries as any task does."""

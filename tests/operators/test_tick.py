@@ -173,3 +173,49 @@ def test_a_dialer_defers_to_wait_for_a_window_opening_in_its_time(hook, sandbox,
     with pytest.raises(AirflowSkipException):
         dialer(20).execute({})
     assert sandbox.calls() == []
+
+
+def run_trigger(trigger: DialTrigger):
+    """The trigger's one event, as the triggerer would take it."""
+    import asyncio
+
+    async def first():
+        async for event in trigger.run():
+            return event
+
+    return asyncio.run(first())
+
+
+def test_the_dial_trigger_ends_the_task_itself(hook, sandbox, campaigns, monkeypatch):
+    """No worker start at the end of a tick: the trigger ends its task, with the tick's dial
+    report as the task's result, skipped (nothing placed, window closed), or failed."""
+    from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
+
+    from tests.api.test_dialer_wakeups import SlowAnswers
+
+    api = SlowAnswers(delay=0)  # the API server says the DAG is not paused
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "a-test-secret-of-sufficient-length-0123456789")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"{api.url}/execution/")
+
+    def trigger(campaign_name: str = "example") -> DialTrigger:
+        return DialTrigger(campaign_name=campaign_name, dag_id=f"campaign_{campaign_name}", tick_seconds=1,
+                           run_started=datetime.now(timezone.utc).isoformat())
+
+    try:
+        (campaigns / "leads.csv").write_text("phone_number\n+14155550101\n")
+        write_campaign(campaigns, leads={"csv": "leads.csv"}, schedule={"hours": "00:00-23:59", "days": [
+            "mon", "tue", "wed", "thu", "fri", "sat", "sun"]}, assistant__timezone="UTC")
+        SyncCampaignOperator(task_id="sync", campaign_name="example").execute({})
+        event = run_trigger(trigger())
+        assert isinstance(event, TaskSuccessEvent), event
+        assert event.xcoms["return_value"]["placed"] == 1
+        assert [c["to"] for c in sandbox.calls()] == ["+14155550101"]
+
+        write_campaign(campaigns, leads={"csv": "leads.csv"}, schedule={"hours": "00:00-00:01", "days": ["mon"]},
+                       assistant__timezone="Pacific/Kiritimati")
+        assert isinstance(run_trigger(trigger()), TaskSkippedEvent)
+
+        assert isinstance(run_trigger(trigger("no_such_campaign")), TaskFailedEvent)
+        assert len(sandbox.calls()) == 1
+    finally:
+        api.close()

@@ -9,10 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.triggers.base import StartTriggerArgs
 
-from outcall_provider import clock
-from outcall_provider.exceptions import DialerFailed
 from outcall_provider.triggers.dial import (  # no driver imported at parse time
-    DIAL_FAILED,
     DIAL_PAST_TICK,
     DialTrigger,
     tick_deadlines,
@@ -41,8 +38,9 @@ class DialLeadsOperator(BaseOperator):
     Deferrable (the default), the dialing goes on in Airflow's triggerer (triggers/dial.py),
     holding no worker slot while it waits for calls to end, leads to fall due or the window to
     open. With `start_from_trigger` it starts there too: no worker start before the tick's first
-    call. Otherwise the task places calls while lines are free, then defers. Pausing the DAG
-    stops new calls within seconds; unpaused during the tick, it dials again within seconds.
+    call. Otherwise the task places calls while lines are free, then defers. Either way the
+    trigger ends the task: no worker start at the end of the tick. Pausing the DAG stops new
+    calls within seconds; unpaused during the tick, it dials again within seconds.
     `deferrable=False` keeps the whole tick in the worker instead. A tick that placed no call
     and ends outside the calling window is skipped."""
 
@@ -62,44 +60,39 @@ class DialLeadsOperator(BaseOperator):
 
     def execute(self, context) -> dict[str, Any]:
         from outcall_provider.engine.keep_dialing import add_report, keep_dialing
+        from outcall_provider.rules.describe import no_call_this_tick
 
         engine = campaign_engine(self.campaign_name)
         paused = _pause_probe(context)
         try:
             tick_ends, dial_until = tick_deadlines(self.tick_seconds, datetime.fromisoformat(self.run_started))
-            if not self.deferrable:
-                return self._dialed(keep_dialing(engine, [], tick_ends, dial_until=dial_until, paused=paused))
-            # the first calls, from here, while lines are free (a run that started late may find
-            # its tick over: its dialer still dials until the next tick's takes over)
-            report = engine.dial([], deadline=dial_until, refill=True, keep_going=lambda: not paused(),
-                                 until_full=True)
+            if self.deferrable:
+                # the first calls, from here, while lines are free (a run that started late may
+                # find its tick over: its dialer still dials until the next tick's takes over)
+                report = engine.dial([], deadline=dial_until, refill=True, keep_going=lambda: not paused(),
+                                     until_full=True)
+                total, tick_over = add_report({}, report), report.window_closed  # for all its time
+            else:
+                total, tick_over = keep_dialing(engine, [], tick_ends, dial_until=dial_until, paused=paused), True
+            skipped = no_call_this_tick(engine.campaign, total.get("placed", 0), engine.clock())
         finally:
             engine.store.close()
-        total = add_report({}, report)
-        if report.window_closed:  # for all the time this dialer has: nothing to wait for
-            return self._dialed(total)
-        self.log.info("placed %s calls; dialing goes on in the triggerer until %s", total.get("placed", 0),
-                      tick_ends.isoformat())
-        self.defer(trigger=self._trigger(total), method_name="dialed", timeout=self._timeout())
-
-    def dialed(self, context, event: dict[str, Any]) -> dict[str, Any]:
-        """Back from the triggerer at the end of the tick."""
-        if event["reason"] == DIAL_FAILED:
-            raise DialerFailed(f"campaign {self.campaign_name}: the dialer stopped: {event['error']}")
-        return self._dialed(event["total"])
-
-    def _dialed(self, total: dict[str, int]) -> dict[str, int]:
+        if not tick_over:
+            self.log.info("placed %s calls; dialing goes on in the triggerer until %s", total.get("placed", 0),
+                          tick_ends.isoformat())
+            self.defer(trigger=self._trigger(total), method_name="dialed", timeout=self._timeout())
         self.log.info("dialed %s", total)
-        if not total.get("placed"):
+        if skipped:
             from airflow.sdk.exceptions import AirflowSkipException
 
-            from outcall_provider.campaign_files import find_campaign
-            from outcall_provider.rules.describe import outside_the_window
-
-            campaign, now = find_campaign(self.campaign_name), clock.now()
-            if not campaign.window().is_open(now):
-                raise AirflowSkipException(f"no call placed this tick: {outside_the_window(campaign, now)}")
+            raise AirflowSkipException(skipped)
         return total
+
+    def dialed(self, context, event: dict[str, Any]) -> None:
+        """The resume method `defer` must name. DialTrigger ends the task itself (success,
+        skipped or failed) and never resumes it; an event that does come is not the dialer's."""
+        raise RuntimeError(f"campaign {self.campaign_name}: the dial task resumed with an unexpected "
+                           f"trigger event {event!r}; DialTrigger ends the task itself")
 
     def _trigger(self, total: dict[str, int]) -> DialTrigger:
         return DialTrigger(campaign_name=self.campaign_name, dag_id=self.dag_id, tick_seconds=self.tick_seconds,
@@ -126,17 +119,27 @@ def _pause_probe(context, every_s: float = 2.0):
 
 
 class ReconcileCallsOperator(BaseOperator):
-    """Bring every open attempt of a campaign up to date from Twilio and judge finished calls."""
+    """Bring every open attempt of a campaign up to date from Twilio and judge finished calls;
+    then say the campaign's status: completed once every lead is terminal."""
 
     def __init__(self, *, campaign_name: str, **kwargs):
         super().__init__(**kwargs)
         self.campaign_name = campaign_name
 
     def execute(self, context) -> dict[str, Any]:
+        from outcall_provider.rules.states import CampaignStatus
+
         engine = campaign_engine(self.campaign_name)
+        store = engine.store
         try:
             report = engine.reconcile()
+            self.log.info("reconciled %s", report)
+            if store.campaign_completed(engine.campaign_id):
+                store.set_campaign_status(engine.campaign_id, CampaignStatus.COMPLETED.value, engine.clock())
+            status = store.get_campaign(self.campaign_name)["status"]
+            stats = store.campaign_stats(engine.campaign_id)
         finally:
-            engine.store.close()
-        self.log.info("reconciled %s", report)
-        return vars(report)
+            store.close()
+        self.log.info("campaign %s (%s): leads by status %s; %s reached the goal", self.campaign_name,
+                      status, stats["leads_by_status"], stats["goal_met"])
+        return {"reconciled": vars(report), "status": status, **stats["leads_by_status"]}

@@ -1,4 +1,4 @@
-"""The other steps of a campaign tick: sync and preflight, campaign status.
+"""The first step of a campaign tick: sync and preflight.
 
 Each operator loads the campaign file, wires one rule to the hooks, and logs what it decided.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 from airflow.sdk import BaseOperator
 
@@ -107,29 +106,6 @@ class SyncCampaignOperator(BaseOperator):
             self.log.warning("%s", warning)
         self.log.info("preflight passed: %s owned, balance %.2f %s, %s leads",
                       ", ".join(mask_phone(n) for n in pool), balance, currency, leads)
-
-
-class CampaignStatusOperator(BaseOperator):
-    """The campaign's status after the tick: completed once every lead is terminal."""
-
-    def __init__(self, *, campaign_name: str, **kwargs):
-        super().__init__(**kwargs)
-        self.campaign_name = campaign_name
-
-    def execute(self, context) -> dict[str, Any]:
-        campaign = find_campaign(self.campaign_name)
-        store, _ = campaign_hooks(campaign)
-        try:
-            campaign_id = store.campaign_id(campaign.name)
-            if store.campaign_completed(campaign_id):
-                store.set_campaign_status(campaign_id, CampaignStatus.COMPLETED.value, clock.now())
-            status = store.get_campaign(campaign.name)["status"]
-            stats = store.campaign_stats(campaign_id)
-            self.log.info("campaign %s (%s): leads by status %s; %s reached the goal", campaign.name,
-                          status, stats["leads_by_status"], stats["goal_met"])
-            return {"status": status, **stats["leads_by_status"]}
-        finally:
-            store.close()
 
 
 def _file_sha256(path: Path) -> str:

@@ -77,6 +77,14 @@ def outside_the_window(campaign: Campaign, now: datetime) -> str:
             f"{when_open(campaign.window(), now)}")
 
 
+def no_call_this_tick(campaign: Campaign, placed: int, now: datetime) -> str | None:
+    """Why a tick's dialer ends skipped: it placed no call and the window is closed. None: it
+    is not skipped (no call in an open window means nothing was due)."""
+    if placed or campaign.window().is_open(now):
+        return None
+    return f"no call placed this tick: {outside_the_window(campaign, now)}"
+
+
 def local_and_utc(instant: datetime, timezone: str) -> str:
     """`Mon 2026-11-30 09:00 America/New_York (14:00 UTC)`: the campaign's clock first."""
     local = instant.astimezone(ZoneInfo(timezone))

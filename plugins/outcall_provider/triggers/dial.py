@@ -12,6 +12,10 @@ at once (hooks/call_ends.py, one LISTEN per store for the whole triggerer). The 
 toggle is asked of the API server (api/dialer_access.py), for every dialing DAG at once, at
 most every PAUSE_ASK_SECONDS: pausing stops new calls within seconds.
 
+The trigger ends the dial task itself (TaskSuccessEvent with the tick's dial report as its
+XCom, TaskSkippedEvent, TaskFailedEvent): no worker start at the end of a tick either, when a
+hundred campaigns' ticks end at once.
+
 Cancelled (the task cleared or failed, the triggerer stopping), the thread is told to stop and
 releases the leads it claimed; a trigger run again elsewhere starts from the store.
 """
@@ -27,12 +31,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent, TriggerEvent
 
 log = logging.getLogger(__name__)
 
-TICK_ENDS = "tick_ends"
-DIAL_FAILED = "dial_failed"
 DIAL_PAST_TICK = 2  # ticks a dialer may go on past its own while the next tick's is late
 PAUSE_ASK_SECONDS = 2.0
 STOP_GRACE_SECONDS = 30.0  # a cancelled dialer finishes the call it is placing and releases its leads
@@ -41,7 +43,9 @@ STOP_GRACE_SECONDS = 30.0  # a cancelled dialer finishes the call it is placing 
 class DialTrigger(BaseTrigger):
     """Dial `campaign_name` for the tick of the DAG run started at `run_started` (ISO, Airflow's
     clock) until the next tick's dialer takes over, or at most DIAL_PAST_TICK ticks more; then
-    fire once with the summed dial report (`reason` TICK_ENDS), or DIAL_FAILED with the error.
+    end the task: success with the summed dial report, skipped when the tick placed no call
+    and the window is closed (rules/describe.no_call_this_tick), failed with the error (and
+    retried as any task is).
 
     A single-dialer campaign's dial task starts here, not in a worker (`start_from_trigger`):
     its kwargs are then rendered by the triggerer, `run_started` from the run's template context."""
@@ -79,7 +83,7 @@ class DialTrigger(BaseTrigger):
                                   daemon=True)
         thread.start()
         try:
-            total = await asyncio.shield(done)
+            total, skipped = await asyncio.shield(done)
         except asyncio.CancelledError:
             stop.set()
             await asyncio.to_thread(thread.join, STOP_GRACE_SECONDS)
@@ -87,23 +91,33 @@ class DialTrigger(BaseTrigger):
         except Exception as e:
             from outcall_provider.rules.phone import mask_phones_in_text
 
-            yield TriggerEvent({"reason": DIAL_FAILED, "error": f"{type(e).__name__}: {mask_phones_in_text(str(e))}"})
+            log.error("campaign %s: the dialer stopped: %s: %s", self.campaign_name, type(e).__name__,
+                      mask_phones_in_text(str(e)))
+            yield TaskFailedEvent()
             return
-        yield TriggerEvent({"reason": TICK_ENDS, "total": total})
+        log.info("dialed %s", total)
+        if skipped:
+            log.info("skipped: %s", skipped)
+            yield TaskSkippedEvent()
+        else:
+            yield TaskSuccessEvent(xcoms={"return_value": total})
 
-    def _dial(self, stop: threading.Event) -> dict[str, int]:
+    def _dial(self, stop: threading.Event) -> tuple[dict[str, int], str | None]:
+        """The tick's summed dial report, and why the task is skipped (None: it is not)."""
         # Imported here: the triggerer loads this module to rebuild the trigger; drivers load
         # only when a dialer runs.
         from outcall_provider.engine import campaign_engine
         from outcall_provider.engine.keep_dialing import keep_dialing
+        from outcall_provider.rules.describe import no_call_this_tick
 
         engine = campaign_engine(self.campaign_name, listen=True, sleep=stop.wait)
         try:
             tick_ends, dial_until = tick_deadlines(self.tick_seconds, datetime.fromisoformat(self.run_started))
             with PAUSED.watching(self.dag_id):
-                return keep_dialing(engine, [], tick_ends, dial_until=dial_until,
-                                    paused=lambda: PAUSED.paused(self.dag_id), stopped=stop.is_set,
-                                    total=self.total)
+                total = keep_dialing(engine, [], tick_ends, dial_until=dial_until,
+                                     paused=lambda: PAUSED.paused(self.dag_id), stopped=stop.is_set,
+                                     total=self.total)
+            return total, no_call_this_tick(engine.campaign, total.get("placed", 0), engine.clock())
         finally:
             engine.store.close()
 
