@@ -74,7 +74,9 @@ class ResultsHook:
                 snapshot, last_snapshot = cur.fetchone()
             params = {"campaign_id": campaign_id, "snapshot": last_snapshot, "since": None}
             counts, statuses = Counter(), Counter()
-            for kind in ("leads", "attempts"):
+            # the calls first, the leads last: a reader who sees a lead's final status finds its
+            # calls (each table's write commits as it goes; the two are not one transaction)
+            for kind in ("attempts", "leads"):
                 for page in self._page_lists(db, kind, params):
                     if warehouse:
                         warehouse.write(kind, page)
