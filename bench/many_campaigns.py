@@ -20,19 +20,12 @@ baseline rate); then CPU seconds of the Airflow processes (with their tasks), Po
 this process (the sandbox) are totalled over the run, and the run's CPU above the idle
 baseline is divided by the task instances that ran.
 
-Task runs yield the CPU (--task-nice 10: the scheduler, and so its LocalExecutor workers and
-their tasks, run at niceness 10). Everything shares 2 cores here: at a tick boundary a hundred
-campaigns' task runs, 8 at a time, would otherwise take the CPU share the dialers in the
-triggerer and the status callbacks to the API server need, and lines stand idle. On separate
-machines or containers (CPU shares, requests) the same holds. --task-nice 0 shows it.
-
 Time is scaled: at --time-scale 20 a sandbox call (rings 4-15 s, talks 30-180 s simulated)
 lasts about 2-10 real seconds, ~5.7 s on average, so 2 lines × 100 campaigns need ~35 calls/s;
 the account's CPS (--cps, sandbox and connection alike) is 100, so it is not the limit.
 
     python bench/many_campaigns.py [--campaigns 100] [--leads 200] [--parallel 2] [--parallelism 8]
                                    [--tick 300] [--time-scale 20] [--cps 100] [--timeout 1800]
-                                   [--task-nice 10]
 
 Ends with one JSON line: campaigns, parallelism, utilization_min, utilization_median,
 first_call_s_max, worker_slots_busy_median (and more). Goal: utilization_median >= 0.85 and
@@ -124,11 +117,9 @@ class CpuMeter:
     apart from its LocalExecutor workers and their tasks), PostgreSQL, this process."""
 
     def __init__(self, stack, pg_port: int):
-        from airflow_stack import component
-
         self.roots = {}
         for proc in stack.processes:
-            self.roots[component(proc)] = psutil.Process(proc.pid)
+            self.roots[proc.args[1]] = psutil.Process(proc.pid)  # [airflow, api-server|scheduler|...]
         pg = postmaster(pg_port)
         if pg is not None:
             self.roots["postgres"] = pg
@@ -259,12 +250,10 @@ def main() -> None:
     ap.add_argument("--max-connections", type=int, default=500, help="PostgreSQL max_connections")
     ap.add_argument("--dag-parse-interval", type=int, default=30,
                     help="dag-processor min_file_process_interval (the stack's test default is 2 s)")
-    ap.add_argument("--task-nice", type=int, default=10,
-                    help="CPU niceness of the scheduler and its LocalExecutor task runs (0: as the others)")
     ap.add_argument("--keep-home", action="store_true", help="keep the Airflow home (logs) and print it")
     args = ap.parse_args()
 
-    from airflow_stack import airflow_stack, component
+    from airflow_stack import airflow_stack
 
     import pgcluster
     from sandbox import Sandbox
@@ -281,10 +270,10 @@ def main() -> None:
             with airflow_stack(url, campaigns_dir=work, twilio=(sb.account_sid, sb.auth_token, sb.url),
                                twilio_extra={"calls_per_second": args.cps},  # the account's CPS
                                scheduler=True, dag_processor=True, tick_seconds=2, extra_env=extra_env,
-                               keep_home=args.keep_home, task_nice=args.task_nice) as stack:
+                               keep_home=args.keep_home) as stack:
                 if args.keep_home:
                     print(f"Airflow home: {stack.home}", flush=True)
-                triggerers = sum(1 for p in stack.processes if component(p) == "triggerer")
+                triggerers = sum(1 for p in stack.processes if p.args[1] == "triggerer")
                 if triggerers != 1:
                     sys.exit(f"{triggerers} triggerers running, expected 1")
                 run(args, stack, sb, url, owner, names)
@@ -408,7 +397,6 @@ def run(args, stack, sb, pg_url: str, owner: dict[str, str], names: list[str]) -
     result = {
         "campaigns": args.campaigns,
         "parallelism": args.parallelism,
-        "task_nice": args.task_nice,
         "utilization_min": round(min(utils), 3) if utils else 0.0,  # a campaign that never dialed: 0
         "utilization_median": round(statistics.median(utils), 3) if utils else 0.0,
         "first_call_s_max": round(max(firsts), 1) if len(firsts) == args.campaigns else None,

@@ -132,18 +132,11 @@ def _env(home: Path, pg_url: str, dags_folder: Path, campaigns_dir: Path | None,
     return env
 
 
-def component(proc: subprocess.Popen) -> str:
-    """The Airflow command a stack process runs: api-server, scheduler, triggerer, celery, ..."""
-    return proc.args[proc.args.index(str(BIN / "airflow")) + 1]
-
-
-def _start(name: str, args: list[str], env: dict, home: Path, nice: int = 0) -> subprocess.Popen:
+def _start(name: str, args: list[str], env: dict, home: Path) -> subprocess.Popen:
     log = open(home / "logs" / f"{name}.log", "ab")
-    command = [str(BIN / "airflow"), *args]
-    if nice:  # `nice` execs the command: the process keeps its pid and group
-        command = ["nice", "-n", str(nice), *command]
     # A process group of its own, so stopping it also stops the workers it forked.
-    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen([str(BIN / "airflow"), *args], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
 
 
 # core.hostname_callable of a test Celery worker. Airflow records on a task instance the host
@@ -170,7 +163,7 @@ def _celery_env(pg_url: str, broker_url: str, db: str) -> dict[str, str]:
     }
 
 
-def _start_celery_workers(stack: AirflowStack, count: int, concurrency: int, nice: int = 0) -> None:
+def _start_celery_workers(stack: AirflowStack, count: int, concurrency: int) -> None:
     """Start `count` Celery workers w1@HOST, w2@HOST, ...; return once every one is ready."""
     module_dir = stack.home / "worker_hostname"
     module_dir.mkdir(exist_ok=True)
@@ -187,7 +180,7 @@ def _start_celery_workers(stack: AirflowStack, count: int, concurrency: int, nic
         # task logs are files in this stack's home, where the API server reads them.
         proc = _start(f"celery-worker-w{n}", ["celery", "worker", "--celery-hostname", name,
                                                "--concurrency", str(concurrency), "--skip-serve-logs"],
-                      env, stack.home, nice=nice)
+                      env, stack.home)
         stack.processes.append(proc)
         stack.celery_workers[name] = proc
         # The next worker starts once this one has made Celery's result tables (it prints its
@@ -258,7 +251,7 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
                   tick_seconds: float | None = None,
                   extra_env: dict[str, str] | None = None, keep_home: bool = False,
                   executor: str = "LocalExecutor", celery_workers: int = 0, celery_broker_url: str | None = None,
-                  celery_concurrency: int = 1, task_nice: int = 0):
+                  celery_concurrency: int = 1):
     """Yield a running AirflowStack; everything it started is stopped on exit.
 
     pg_url: libpq URL base of the test cluster (tests/conftest.py `pg_url`); the stack's metadata
@@ -266,9 +259,6 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
     `outcall` holds the campaign store.
     executor: "LocalExecutor" (tasks run by the scheduler) or "CeleryExecutor" (tasks run by
     `celery_workers` workers through the broker at `celery_broker_url`).
-    task_nice: the CPU niceness of the processes that run tasks (the scheduler, whose
-    LocalExecutor workers inherit it, and Celery workers): on one shared machine, the dialers
-    in the triggerer and the callbacks to the API server come before the tick's task runs.
     """
     if executor not in ("LocalExecutor", "CeleryExecutor"):
         raise ValueError(f"executor {executor!r}: LocalExecutor or CeleryExecutor")
@@ -298,11 +288,11 @@ def airflow_stack(pg_url: str, *, dags_folder: str | Path = ROOT / "dags", campa
         if dag_processor:
             stack.processes.append(_start("dag-processor", ["dag-processor"], env, home))
         if scheduler:
-            stack.processes.append(_start("scheduler", ["scheduler"], env, home, nice=task_nice))
+            stack.processes.append(_start("scheduler", ["scheduler"], env, home))
         if scheduler if triggerer is None else triggerer:  # idle dialers wait in the triggerer
             stack.processes.append(_start("triggerer", ["triggerer"], env, home))
         if celery_workers:
-            _start_celery_workers(stack, celery_workers, celery_concurrency, task_nice)
+            _start_celery_workers(stack, celery_workers, celery_concurrency)
         wait_healthy(stack.url, api, home / "logs" / "api-server.log")
         yield stack
     finally:
