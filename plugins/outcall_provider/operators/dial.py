@@ -74,7 +74,6 @@ class DialLeadsOperator(BaseOperator):
                 total, tick_over = add_report({}, report), report.window_closed  # for all its time
             else:
                 total, tick_over = keep_dialing(engine, [], tick_ends, dial_until=dial_until, paused=paused), True
-            skipped = no_call_this_tick(engine.campaign, total.get("placed", 0), engine.clock())
         finally:
             engine.store.close()
         if not tick_over:
@@ -82,7 +81,7 @@ class DialLeadsOperator(BaseOperator):
                           tick_ends.isoformat())
             self.defer(trigger=self._trigger(total), method_name="dialed", timeout=self._timeout())
         self.log.info("dialed %s", total)
-        if skipped:
+        if skipped := no_call_this_tick(engine.campaign, total.get("placed", 0), engine.clock()):
             from airflow.sdk.exceptions import AirflowSkipException
 
             raise AirflowSkipException(skipped)
