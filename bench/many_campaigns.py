@@ -13,7 +13,12 @@ had due leads), that interval being from its first call's creation to its last l
 create request until the call ends. first_call_s = its first call − the unpause. Every ~2 s
 the number of campaign task instances `running` (worker slots busy) and `deferred` (waiting
 in the triggerer) is sampled. The run ends once every lead was called and every call ended,
-or at --timeout (seconds after the unpause).
+or at --timeout (seconds after the unpause). While it runs, the bench reads only the sandbox's
+counts (its whole call log, read under the sandbox's lock, is read every 30 s and at the end):
+the sandbox stands for Twilio, whose work does not share this machine's cores.
+
+A timeline per minute says where the lines' time went: calls in flight, how long a freed line
+waited for its campaign's next call, how late status callbacks came, task runs, CPU by group.
 
 CPU: before the unpause the stack idles --idle-seconds with every DAG parsed and paused (the
 baseline rate); then CPU seconds of the Airflow processes (with their tasks), PostgreSQL and
@@ -53,6 +58,8 @@ sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "plugins"), str(ROOT), str(ROOT 
 PREFIX = "many_"                    # campaign names many_000, many_001, ...; DAGs campaign_many_...
 DAG_PREFIX = f"campaign_{PREFIX}"
 SAMPLE_S = 2.0
+CPU_SAMPLE_S = 10.0
+LIVE = ("queued", "initiated", "ringing", "in-progress")  # a call not yet ended
 RAN_STATES = ("success", "failed", "up_for_retry", "upstream_failed", "running", "deferred",
               "up_for_reschedule", "restarting")
 
@@ -195,17 +202,22 @@ class Api:
 
 
 class Sampler(threading.Thread):
-    """Every SAMPLE_S: task instances running (worker slots busy), deferred and queued."""
+    """Every SAMPLE_S: task instances running (worker slots busy), deferred and queued; every
+    CPU_SAMPLE_S a CPU snapshot of the meter (for the timeline)."""
 
-    def __init__(self, api: Api):
+    def __init__(self, api: Api, meter: CpuMeter):
         super().__init__(daemon=True)
-        self.api, self.stop = api, threading.Event()
+        self.api, self.meter, self.stop = api, meter, threading.Event()
         self.samples: dict[str, list[int]] = {"running": [], "deferred": [], "queued": []}
+        self.running_at: list[tuple[float, int]] = []
+        self.cpu: list[tuple[float, dict[str, float]]] = []
         self.errors = 0
 
     def run(self):
         while not self.stop.is_set():
             began = time.monotonic()
+            if not self.cpu or time.time() - self.cpu[-1][0] >= CPU_SAMPLE_S:
+                self.cpu.append((time.time(), self.meter.snapshot()))
             try:
                 counts = {state: self.api.task_instances(state) for state in self.samples}
             except httpx.HTTPError:
@@ -213,7 +225,60 @@ class Sampler(threading.Thread):
             else:
                 for state, n in counts.items():
                     self.samples[state].append(n)
+                self.running_at.append((time.time(), counts["running"]))
             self.stop.wait(max(0.0, SAMPLE_S - (time.monotonic() - began)))
+
+
+# -- the timeline: where the lines' time went ------------------------------------------------
+
+def pct(xs: list[float], q: float) -> float | None:
+    return sorted(xs)[min(len(xs) - 1, int(q * len(xs)))] if xs else None
+
+
+def refill_gaps(calls: list[dict]) -> list[tuple[float, float]]:
+    """(moment a line freed, seconds until the campaign placed its next call), for one
+    campaign's calls: each call's end frees a line; each creation refills the earliest freed."""
+    events = sorted([(ts(c["ended_at"]), 1) for c in calls if c["ended_at"]]
+                    + [(ts(c["created_at"]), 0) for c in calls])
+    free, gaps = [], []
+    for at, is_end in events:
+        if is_end:
+            free.append(at)
+        elif free:
+            freed = free.pop(0)
+            gaps.append((freed, at - freed))
+    return gaps
+
+
+def print_timeline(calls: list[dict], by_campaign: dict, sampler: Sampler, unpaused: float,
+                   end: float, step: float = 60.0) -> None:
+    """Per `step` seconds after the unpause: calls in flight (mean), the seconds a freed line
+    waited for its campaign's next call (median, p90), status callbacks' delay behind their
+    event (median, p95), task instances running (mean) and CPU cores per process group."""
+    gaps = [g for cs in by_campaign.values() for g in refill_gaps(cs)]
+    lags = [(ts(cb["at"]), cb["delivered_after_s"]) for c in calls for cb in c["callbacks"]
+            if "delivered_after_s" in cb]
+    spans = [(ts(c["created_at"]), ts(c["ended_at"]) or end) for c in calls]
+    cpu = sampler.cpu
+    print(f"\n{'t_s':>5} {'in_flight':>9} {'refill_p50':>10} {'refill_p90':>10} {'cb_lag_p50':>10} "
+          f"{'cb_lag_p95':>10} {'tasks':>5}  CPU cores by group")
+    t = unpaused
+    while t < end:
+        u = min(t + step, end)
+        in_flight = sum(max(0.0, min(b, u) - max(a, t)) for a, b in spans) / (u - t)
+        g = [x for at, x in gaps if t <= at < u]
+        lag = [x for at, x in lags if t <= at < u]
+        run = [n for at, n in sampler.running_at if t <= at < u]
+        snaps = [(at, snap) for at, snap in cpu if t <= at <= u + CPU_SAMPLE_S]
+        cores = ""
+        if len(snaps) >= 2:
+            (a0, s0), (a1, s1) = snaps[0], snaps[-1]
+            cores = " ".join(f"{k} {v / (a1 - a0):.2f}" for k, v in diff(s0, s1).items())
+        fmt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+        print(f"{t - unpaused:>5.0f} {in_flight:>9.0f} {fmt(pct(g, 0.5)):>10} {fmt(pct(g, 0.9)):>10} "
+              f"{fmt(pct(lag, 0.5)):>10} {fmt(pct(lag, 0.95)):>10} "
+              f"{(sum(run) / len(run) if run else 0):>5.1f}  {cores}", flush=True)
+        t = u
 
 
 # -- the measurement --------------------------------------------------------------------------
@@ -299,7 +364,7 @@ def run(args, stack, sb, pg_url: str, owner: dict[str, str], names: list[str]) -
         print("idle CPU (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in idle_rate.items()), flush=True)
 
     cpu_start = meter.snapshot()
-    sampler = Sampler(api)
+    sampler = Sampler(api, meter)
     unpaused = time.time()
     api.unpause_all()
     still_paused = api.dags(paused=True)
@@ -314,18 +379,19 @@ def run(args, stack, sb, pg_url: str, owner: dict[str, str], names: list[str]) -
     while True:
         time.sleep(2)
         now = time.time()
-        calls = sb.calls()
-        called = len({c["to"] for c in calls if c["to"] in owner})
-        in_flight = sum(1 for c in calls if (ts(c["ended_at"]) or math.inf) > now)
+        stats = sb.stats()  # counts only: the whole call log is read at the end (and every 30 s)
+        called = stats["numbers_called"]
+        in_flight = sum(n for status, n in stats["calls_by_status"].items() if status in LIVE)
         if called >= total_leads and not in_flight:
+            calls = sb.calls()
             end, timed_out = max(ts(c["ended_at"]) for c in calls), False
             break
         if now - unpaused > args.timeout:
-            end, timed_out = now, True
+            calls, end, timed_out = sb.calls(), now, True
             break
         if now - last_report >= 30:
             last_report = now
-            dialing = len({owner[c["to"]] for c in calls if c["to"] in owner})
+            dialing = len({owner[c["to"]] for c in sb.calls() if c["to"] in owner})
             run_s = sampler.samples["running"][-1:] or ["?"]
             def_s = sampler.samples["deferred"][-1:] or ["?"]
             print(f"[{now - unpaused:6.0f} s] {called}/{total_leads} leads called, {in_flight} in flight, "
@@ -359,6 +425,8 @@ def run(args, stack, sb, pg_url: str, owner: dict[str, str], names: list[str]) -
         util = "-" if f["utilization"] is None else f"{f['utilization']:.3f}"
         print(f"{name:<10} {f['calls']:>5} {first:>12} {f['interval_s']:>7.1f} {f['busy_s']:>8.1f} {util:>11}")
 
+    print_timeline(calls, by_campaign, sampler, unpaused, end)
+
     utils = [f["utilization"] for f in figures.values() if f["utilization"] is not None]
     firsts = [f["first_call_s"] for f in figures.values() if f["first_call_s"] is not None]
     dialed = sum(1 for f in figures.values() if f["calls"])
@@ -387,6 +455,7 @@ def run(args, stack, sb, pg_url: str, owner: dict[str, str], names: list[str]) -
           f"max {max(running, default=None)} (parallelism {args.parallelism}); deferred median {med(deferred)} "
           f"max {max(deferred, default=None)}; queued median {med(queued)} max {max(queued, default=None)}")
     print("task instances by state: " + ", ".join(f"{k} {v}" for k, v in ran.items() if v))
+    print("sandbox requests: " + ", ".join(f"{k} {v}" for k, v in sorted(sb.stats()["requests"].items())))
     print(f"CPU seconds over the run ({run_s:.0f} s; above the idle baseline in brackets): " + ", ".join(
         f"{k} {v:.0f} [{above_idle[k]:.0f}]" for k, v in cpu_run.items()))
     if per_task is not None:

@@ -298,7 +298,8 @@ class Engine:
             now = self.clock()
             statuses = Counter(c.status(now) for c in self.calls)
             return {"requests": dict(self.requests), "responses": dict(self.responses),
-                    "calls": len(self.calls), "calls_by_status": dict(statuses),
+                    "calls": len(self.calls), "numbers_called": len(self.by_to),
+                    "calls_by_status": dict(statuses),
                     "callbacks": dict(self.callback_results),
                     "callbacks_pending": self.pending, "injected": dict(self.injected),
                     "faults": self.faults.view()}

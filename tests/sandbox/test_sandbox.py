@@ -381,12 +381,16 @@ def test_assistant_results_post_is_hmac_signed(receiver):
 def test_control_api_log_stats_and_reset(sb):
     client = twilio_client(sb)
     sid = client.calls.create(to="+14155550009", from_=FROM, url=VOICE).sid
-    log = control(sb, "GET", "/_sandbox/calls")["calls"]
-    assert [c["sid"] for c in log] == [sid]
+    client.calls.create(to="+14155550009", from_=FROM, url=VOICE)
+    client.calls.create(to="+14155550010", from_=FROM, url=VOICE)
+    stats = control(sb, "GET", "/_sandbox/stats")
+    assert (stats["calls"], stats["numbers_called"]) == (3, 2)
+    log = control(sb, "GET", "/_sandbox/calls?to=%2B14155550009")["calls"]
+    assert log[0]["sid"] == sid and len(log) == 2
     entry = log[0]
     assert {"to", "from", "created_at", "started_at", "status", "outcome"} <= set(entry)
-    assert control(sb, "GET", "/_sandbox/calls?to=%2B14155550009")["calls"][0]["sid"] == sid
-    assert control(sb, "GET", "/_sandbox/stats")["requests"]["calls.create"] == 1
+    assert len(control(sb, "GET", "/_sandbox/calls")["calls"]) == 3
+    assert control(sb, "GET", "/_sandbox/stats")["requests"]["calls.create"] == 3
     control(sb, "POST", "/_sandbox/reset")
     assert control(sb, "GET", "/_sandbox/calls")["calls"] == []
     assert control(sb, "GET", "/_sandbox/stats")["requests"] == {}
