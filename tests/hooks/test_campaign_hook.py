@@ -130,6 +130,18 @@ def test_set_completed_stops_calling(hook, cid):
     assert hook.set_lead_status(cid, 999_999, "completed", NOW) is None
 
 
+def test_the_campaign_says_completed_only_once_every_lead_is_terminal(hook, cid, campaign):
+    hook.set_campaign_status(cid, "in_progress", NOW)
+    leads = [hook.find_lead(cid, f"crm-{i}") for i in range(1, 11)]
+    for lead_id in leads[:-1]:
+        hook.set_lead_status(cid, lead_id, "completed", NOW)
+    assert not hook.say_completed_if_done(cid, NOW)  # one lead is still open
+    assert hook.get_campaign(campaign.name)["status"] == "in_progress"
+    hook.set_lead_status(cid, leads[-1], "completed", NOW)
+    assert hook.say_completed_if_done(cid, NOW)
+    assert hook.get_campaign(campaign.name)["status"] == "completed"
+
+
 def test_a_lead_is_found_by_id_before_external_id(hook, cid):
     by_external_id = hook.find_lead(cid, "crm-3")
     with hook.db.cursor() as cur:  # a lead whose external id looks like another lead's id

@@ -92,9 +92,7 @@ def _wait_for_a_due_lead(engine, paused, stopped, deadline: datetime) -> bool:
         if now >= deadline:
             return False
         engine.reconcile(in_flight_only=True, ask_twilio=False)
-        if not said_completed and engine.store.campaign_completed(engine.campaign_id):
-            engine.store.set_campaign_status(engine.campaign_id, CampaignStatus.COMPLETED.value, now)
-            said_completed = True
+        said_completed = said_completed or engine.store.say_completed_if_done(engine.campaign_id, now)
         next_due = engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(now))
         if next_due is not None and next_due <= now and not paused():
             log.info("a lead fell due at %s: dialing again", next_due.isoformat())

@@ -29,6 +29,7 @@ from outcall_provider.rules.states import (
     LEAD_STATUSES,
     TERMINAL_LEAD_STATUSES,
     CallStatus,
+    CampaignStatus,
 )
 
 MIGRATION_LOCK = 4_242_001  # pg advisory lock ids: one migrator at a time,
@@ -168,6 +169,14 @@ class CampaignHook(CampaignPagesMixin, DncMixin, PostgresHook):
         """rules/progress.is_completed on the campaign's progress now."""
         p = self.campaign_progress(campaign_id)
         return is_completed(p["leads"], p["open_leads"], p["open_attempts"])
+
+    def say_completed_if_done(self, campaign_id: int, now: datetime) -> bool:
+        """Set the campaign `completed` once every lead is terminal (True), else leave its
+        status as it is (False). The sync, the dialer and the reconcile step all ask this."""
+        done = self.campaign_completed(campaign_id)
+        if done:
+            self.set_campaign_status(campaign_id, CampaignStatus.COMPLETED.value, now)
+        return done
 
     def next_due_at(self, campaign_id: int, gate: dict) -> datetime | None:
         """When the campaign's next lead may be called, given the compliance gate's next_due_filter:

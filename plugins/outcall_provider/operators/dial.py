@@ -126,15 +126,12 @@ class ReconcileCallsOperator(BaseOperator):
         self.campaign_name = campaign_name
 
     def execute(self, context) -> dict[str, Any]:
-        from outcall_provider.rules.states import CampaignStatus
-
         engine = campaign_engine(self.campaign_name)
         store = engine.store
         try:
             report = engine.reconcile()
             self.log.info("reconciled %s", report)
-            if store.campaign_completed(engine.campaign_id):
-                store.set_campaign_status(engine.campaign_id, CampaignStatus.COMPLETED.value, engine.clock())
+            store.say_completed_if_done(engine.campaign_id, engine.clock())
             status = store.get_campaign(self.campaign_name)["status"]
             stats = store.campaign_stats(engine.campaign_id)
         finally:

@@ -43,14 +43,13 @@ class SyncCampaignOperator(BaseOperator):
             if preflight_fp != row["preflight_fingerprint"]:
                 self._preflight(campaign, store, twilio, campaign_id)
                 store.set_fingerprints(campaign_id, preflight=preflight_fp)
-            status = (CampaignStatus.COMPLETED if store.campaign_completed(campaign_id)
-                      else CampaignStatus.IN_PROGRESS).value
-            store.set_campaign_status(campaign_id, status, now)
-            if status == CampaignStatus.COMPLETED:
-                stats = store.campaign_stats(campaign_id)
-                self.log.info("campaign %s is completed: %s leads, %s reached the goal; nothing to dial",
-                              campaign.name, stats["leads"], stats["goal_met"])
-            return status
+            if not store.say_completed_if_done(campaign_id, now):
+                store.set_campaign_status(campaign_id, CampaignStatus.IN_PROGRESS.value, now)
+                return CampaignStatus.IN_PROGRESS.value
+            stats = store.campaign_stats(campaign_id)
+            self.log.info("campaign %s is completed: %s leads, %s reached the goal; nothing to dial",
+                          campaign.name, stats["leads"], stats["goal_met"])
+            return CampaignStatus.COMPLETED.value
         finally:
             store.close()
 
