@@ -1,8 +1,9 @@
 """Outbound traffic: Twilio status callbacks and the assistant's post-call results.
 
-One scheduler thread keeps a heap of due events; delivery runs on a few single-thread
-executors, sharded by call SID, so one call's callbacks arrive in due order and a slow
-receiver does not stall the others. Callback faults (late, twice, out of order, never, no
+One scheduler thread keeps a heap of due events; a pool of senders delivers them, one request
+per event as Twilio sends them: the calls' callbacks go out side by side (a receiver that takes
+100 ms slows each request, not every call queued behind it), and one call's callbacks one at a
+time, in due order. Callback faults (late, twice, out of order, never, no
 AnsweredBy) are drawn when a call's events are scheduled, so they are seeded per call.
 """
 import base64
@@ -12,8 +13,10 @@ import hmac
 import itertools
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 from urllib.parse import urlencode
@@ -41,7 +44,7 @@ def outcall_signature(secret: str, body: bytes) -> str:
 class Notifier:
     def __init__(self, engine: Engine, assistant_results_url: Optional[str] = None,
                  assistant_secret: Optional[str] = None,
-                 on_variables: Optional[Callable[[str, dict], None]] = None, shards: int = 8):
+                 on_variables: Optional[Callable[[str, dict], None]] = None, senders: int = 64):
         self.engine = engine
         self.assistant_results_url = assistant_results_url
         self.assistant_secret = assistant_secret
@@ -50,7 +53,9 @@ class Notifier:
         self.order = itertools.count()
         self.cond = threading.Condition()
         self.stopping = False
-        self.senders = [ThreadPoolExecutor(1, f"sandbox-notify-{i}") for i in range(shards)]
+        self.senders = ThreadPoolExecutor(senders, "sandbox-notify")  # threads start as needed
+        self.sending: dict[str, deque] = {}  # call SID -> its events waiting behind the one being sent
+        self.sending_lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="sandbox-scheduler", daemon=True)
         engine.schedule = self.schedule_call
 
@@ -62,8 +67,7 @@ class Notifier:
             self.stopping = True
             self.cond.notify()
         self.thread.join(timeout=5)
-        for sender in self.senders:
-            sender.shutdown(wait=False, cancel_futures=True)
+        self.senders.shutdown(wait=False, cancel_futures=True)
 
     def clear(self):
         with self.cond:
@@ -140,11 +144,27 @@ class Notifier:
                 if self.stopping:
                     return
                 _, _, entry = heapq.heappop(self.heap)
-            shard = self.senders[hash(entry["sid"]) % len(self.senders)]
+            with self.sending_lock:
+                waiting = self.sending.get(entry["sid"])
+                if waiting is not None:  # this call's earlier event is being sent: after it
+                    waiting.append(entry)
+                    continue
+                self.sending[entry["sid"]] = deque()
             try:
-                shard.submit(self._deliver, entry)
+                self.senders.submit(self._send_in_order, entry)
             except RuntimeError:  # shutting down
                 return
+
+    def _send_in_order(self, entry: dict):
+        """Deliver `entry`, then the events of its call that fell due meanwhile, in due order."""
+        while True:
+            self._deliver(entry)
+            with self.sending_lock:
+                waiting = self.sending[entry["sid"]]
+                if not waiting:
+                    del self.sending[entry["sid"]]
+                    return
+                entry = waiting.popleft()
 
     def _deliver(self, entry: dict):
         try:
@@ -218,9 +238,11 @@ class Notifier:
         headers = {"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"}
         if data is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        sent = time.monotonic()
         result = _http(url, method, data, headers)
         logged = dict(self._log_entry(call, entry, result), url=url)
         logged["delivered_after_s"] = round(self.engine.clock() - entry["at"], 3)
+        logged["took_s"] = round(time.monotonic() - sent, 3)  # the receiver's answer
         self._record(call, logged, "status_callback")
 
     def _send_variables(self, call: Call, payload: dict):

@@ -21,9 +21,10 @@ ENDED = {"completed", "busy", "no-answer", "failed", "canceled"}
 
 
 class Receiver:
-    """A tiny local webhook receiver that records every request (with its arrival time)."""
+    """A tiny local webhook receiver that records every request (with its arrival time) and
+    answers it after `delay` seconds."""
 
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
         self.requests = []
         self.cond = threading.Condition()
         receiver = self
@@ -35,6 +36,7 @@ class Receiver:
                     receiver.requests.append({"path": self.path, "headers": dict(self.headers),
                                               "body": body, "at": time.time()})
                     receiver.cond.notify_all()
+                time.sleep(delay)
                 self.send_response(204)
                 self.end_headers()
 

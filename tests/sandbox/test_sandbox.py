@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 import requests
-from sbtools import FAST, FROM, REPO, VOICE, control, twilio_client, wait_ended, wait_until
+from sbtools import FAST, FROM, REPO, VOICE, Receiver, control, twilio_client, wait_ended, wait_until
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
@@ -336,6 +336,25 @@ def test_status_callback_defaults_to_completed_only(sb, receiver):
     time.sleep(0.2)
     assert len(receiver.requests) == 1
     assert dict(parse_qsl(got[0]["body"].decode()))["CallStatus"] == "busy"
+
+
+def test_a_slow_receiver_slows_each_callback_not_the_calls_behind_it():
+    """Twilio sends each callback as a request of its own: 16 calls ending together, to a
+    receiver that answers in 1 s, all hear back in about 1 s, not one after another."""
+    slow = Receiver(delay=1.0)
+    try:
+        with Sandbox(cps=1000, time_scale=FAST) as sandbox:
+            client = sandbox.client()
+            for i in range(16):
+                client.calls.create(to=f"+141555501{i:02d}", from_=FROM, url=VOICE,
+                                    status_callback=slow.url + "/cb")
+            assert len(slow.wait_for(16)) == 16
+            wait_until(lambda: sandbox.stats()["callbacks_pending"] == 0, 5)
+            sent = [cb for call in sandbox.calls() for cb in call["callbacks"]]
+    finally:
+        slow.close()
+    assert len(sent) == 16 and all(cb["took_s"] >= 1.0 for cb in sent)
+    assert max(cb["delivered_after_s"] for cb in sent) < 1.8
 
 
 def test_canceled_call_reports_by_signed_get_callback(receiver):
