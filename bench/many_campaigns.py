@@ -317,6 +317,8 @@ def main() -> None:
     ap.add_argument("--max-connections", type=int, default=500, help="PostgreSQL max_connections")
     ap.add_argument("--dag-parse-interval", type=int, default=30,
                     help="dag-processor min_file_process_interval (the stack's test default is 2 s)")
+    ap.add_argument("--dagruns-per-loop", type=int, default=20,
+                    help="[scheduler] max_dagruns_per_loop_to_schedule (Airflow's default: 20)")
     ap.add_argument("--keep-home", action="store_true", help="keep the Airflow home (logs) and print it")
     args = ap.parse_args()
 
@@ -333,7 +335,8 @@ def main() -> None:
         with Sandbox(cps=args.cps, time_scale=args.time_scale, variables_delay=0.2) as sb:
             extra_env = {"OUTCALL_TICK_SECONDS": str(args.tick),
                          "AIRFLOW__CORE__PARALLELISM": str(args.parallelism),
-                         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": str(args.dag_parse_interval)}
+                         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": str(args.dag_parse_interval),
+                         "AIRFLOW__SCHEDULER__MAX_DAGRUNS_PER_LOOP_TO_SCHEDULE": str(args.dagruns_per_loop)}
             with airflow_stack(url, campaigns_dir=work, twilio=(sb.account_sid, sb.auth_token, sb.url),
                                twilio_extra={"calls_per_second": args.cps},  # the account's CPS
                                scheduler=True, dag_processor=True, tick_seconds=2, extra_env=extra_env,

@@ -6,14 +6,17 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+from outcall_provider import campaign_files
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def dagbag(monkeypatch, campaigns: Path):
+def dagbag(monkeypatch, campaigns: Path, dag_file: str = ""):
+    """The DAG folder as the DAG processor parses it, or one file of it as a task process does."""
     from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.setenv("OUTCALL_CAMPAIGNS_DIR", str(campaigns))
-    return DagBag(dag_folder=str(ROOT / "dags"))
+    return DagBag(dag_folder=str(ROOT / "dags" / dag_file))
 
 
 def test_every_campaign_file_loads(monkeypatch):
@@ -91,4 +94,7 @@ def test_a_task_process_builds_only_its_own_dag(monkeypatch, tmp_path):
                                                .replace("name: example", f"name: {name}"))
     assert set(dagbag(monkeypatch, tmp_path).dags) == {"campaign_alpha", "campaign_beta", "campaign_gamma"}
     monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "campaign_beta")
-    assert set(dagbag(monkeypatch, tmp_path).dags) == {"campaign_beta"}
+    campaign_files._parsed.clear()
+    assert set(dagbag(monkeypatch, tmp_path, "campaigns.py").dags) == {"campaign_beta"}
+    # and reads only its own campaign file: the others' parsing would cost every task start
+    assert list(campaign_files._parsed) == [str(tmp_path / "beta.yaml")]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from outcall_provider import campaign_files
-from outcall_provider.rules.campaign import Campaign, CampaignFileError, parse_campaign_dict
+from outcall_provider.rules.campaign import DAG_ID_PREFIX, Campaign, CampaignFileError, parse_campaign_dict
 from outcall_provider.rules.phone import InvalidPhone, mask_phone, mask_phones_in_text, normalize_phone
 from outcall_provider.rules.progress import page_status
 from outcall_provider.rules.states import LEAD_STATUSES, HoldReason
@@ -35,7 +35,7 @@ class CampaignView:
 
     @property
     def dag_id(self) -> str:
-        return f"campaign_{self.name}"
+        return DAG_ID_PREFIX + self.name
 
 
 def _stores(hooks) -> Callable[[str], Any]:

@@ -30,6 +30,7 @@ _ASSISTANT_KEYS = ("name", "phone_number", "phone_numbers", "caller_id", "caller
                    "voice_url", "stream_url", "post_call_variables")
 _COMPLIANCE_KEYS = ("recipient_hours", "reason", "state_rules", "opt_out_variable", "max_calls_per_number",
                     "require_consent")
+DAG_ID_PREFIX = "campaign_"  # campaign `spring` runs as the DAG `campaign_spring`
 CALLER_ID_STRATEGIES = ("local", "round_robin")
 MAX_POOL = 100
 _SCHEDULE_KEYS = ("hours", "days")
@@ -111,7 +112,7 @@ class Campaign:
 
     @property
     def dag_id(self) -> str:
-        return f"campaign_{self.name}"
+        return DAG_ID_PREFIX + self.name
 
     @property
     def goal(self) -> str | None:
