@@ -257,10 +257,11 @@ def print_timeline(calls: list[dict], by_campaign: dict, sampler: Sampler, unpau
     event (median, p95) and the API server's answer to them (median), task instances running
     (mean) and CPU cores per process group."""
     gaps = [g for cs in by_campaign.values() for g in refill_gaps(cs)]
-    lags = [(ts(cb["at"]), cb["delivered_after_s"], cb.get("took_s", 0.0)) for c in calls
-            for cb in c["callbacks"] if "delivered_after_s" in cb]
+    lags = [(ts(cb["at"]), cb["delivered_after_s"], cb["took_s"]) for c in calls
+            for cb in c["callbacks"] if "delivered_after_s" in cb]  # status callbacks sent
     spans = [(ts(c["created_at"]), ts(c["ended_at"]) or end) for c in calls]
     cpu = sampler.cpu
+    fmt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
     print(f"\n{'t_s':>5} {'in_flight':>9} {'refill_p50':>10} {'refill_p90':>10} {'cb_lag_p50':>10} "
           f"{'cb_lag_p95':>10} {'cb_http_p50':>11} {'tasks':>5}  CPU cores by group")
     t = unpaused
@@ -276,7 +277,6 @@ def print_timeline(calls: list[dict], by_campaign: dict, sampler: Sampler, unpau
         if len(snaps) >= 2:
             (a0, s0), (a1, s1) = snaps[0], snaps[-1]
             cores = " ".join(f"{k} {v / (a1 - a0):.2f}" for k, v in diff(s0, s1).items())
-        fmt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
         print(f"{t - unpaused:>5.0f} {in_flight:>9.0f} {fmt(pct(g, 0.5)):>10} {fmt(pct(g, 0.9)):>10} "
               f"{fmt(pct(lag, 0.5)):>10} {fmt(pct(lag, 0.95)):>10} {fmt(pct(took, 0.5)):>11} "
               f"{(sum(run) / len(run) if run else 0):>5.1f}  {cores}", flush=True)

@@ -81,12 +81,12 @@ def campaign_dags() -> dict[str, DAG]:
     hundred (a hundred files cost a task start about 0.14 s of CPU)."""
     wanted = get_parsing_context().dag_id
     campaigns = cached_campaigns() if wanted is None else _campaign_of_dag(wanted)
-    return {campaign.dag_id: campaign_dag(campaign) for campaign in campaigns
-            if wanted is None or campaign.dag_id == wanted}
+    return {campaign.dag_id: campaign_dag(campaign) for campaign in campaigns}
 
 
 def _campaign_of_dag(dag_id: str) -> list[Campaign]:
-    """The valid campaign whose DAG is `dag_id`, read from its file alone (or none)."""
+    """The valid campaign whose DAG is `dag_id`, read from its file alone (or none): a file's
+    campaign name is its file name (load_campaign checks), so its DAG is the one wanted."""
     path = campaign_path(dag_id.removeprefix(DAG_ID_PREFIX)) if dag_id.startswith(DAG_ID_PREFIX) else None
     try:
         return [load_campaign_cached(path)] if path else []
