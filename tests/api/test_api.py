@@ -55,6 +55,12 @@ def test_created_while_a_call_is_in_flight_answers_409_and_completed_wins(api, e
     assert r.status_code == 409 and "call in flight" in r.json()["detail"]
     r = api.patch(f"/api/v1/campaigns/example/leads/{ringing.id}", json={"status": "completed"})
     assert r.status_code == 200 and r.json()["status"] == "completed"
+    # Issue 21 point 2.1: `completed` started a new cycle, and `created` right after it was taken
+    # while the first call still rang: the person would be dialed a second time at once.
+    r = api.patch(f"/api/v1/campaigns/example/leads/{ringing.id}", json={"status": "created"})
+    assert r.status_code == 409 and "call in flight" in r.json()["detail"]
+    [row] = api.get("/api/v1/campaigns/example/leads", params={"q": str(ringing.id)}).json()["leads"]
+    assert row["status"] == "completed"
 
 
 def test_adding_a_lead_by_hand_is_validated_like_an_import(api, example):

@@ -236,7 +236,8 @@ class CampaignHook(CampaignPagesMixin, DncMixin, PostgresHook):
     def set_lead_status(self, campaign_id: int, lead_id: int, status: str, now: datetime) -> dict | None:
         """A person's decision; None if there is no such lead. `completed` always wins (a call
         in flight still ends, but no call is placed after it); `created` while a call is in
-        flight raises LeadBusy: it would call the same person twice at once."""
+        flight (any attempt of the lead, of any cycle) raises LeadBusy: it would call the same
+        person twice at once."""
         if status not in HAND_SET_LEAD_STATUSES:
             raise ValueError(f"a lead can be set by hand to `created` or `completed`, not {status!r}")
         rows = self._rows("lead_set_status", {"campaign_id": campaign_id, "lead_id": lead_id,
