@@ -14,6 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTCALL = shutil.which("outcall", path=str(Path(sys.executable).parent)) or "outcall"
+# outcall's clock in every command here (imports make leads due at it), so `--at` instants after
+# it hold on any day the suite runs. A Friday, 10:00 in New York.
+PINNED_NOW = "2026-11-27T15:00:00Z"
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def campaigns(tmp_path):
 
 
 def outcall(*args, campaigns=None, env_extra=None):
-    env = {**os.environ, **(env_extra or {})}
+    env = {**os.environ, "OUTCALL_NOW": PINNED_NOW, **(env_extra or {})}
     if campaigns:
         env["OUTCALL_CAMPAIGNS_DIR"] = str(campaigns)
     return subprocess.run([OUTCALL, *args], capture_output=True, text=True, env=env, timeout=120)

@@ -59,12 +59,13 @@ def make_engine(hook, sandbox, tmp_path):
 
     def make(csv_text: str, clock=None, orphan_grace=None, name: str = "example", **retry):
         campaign = parse_campaign_dict({**campaign_spec(**retry), "name": name}, str(tmp_path / f"{name}.yaml"))
-        now = datetime.now(timezone.utc)
+        clock = clock or OffsetClock()
+        now = clock()  # the leads are imported on the engine's clock, so they are due on it
         cid = hook.upsert_campaign(campaign, now)
         path = tmp_path / f"leads{len(engines)}.csv"
         path.write_text(csv_text)
         hook.import_leads_csv(cid, path, "US", now - timedelta(seconds=1))
-        engine = CallEngine(hook, TwilioHook(), campaign, cid, clock=clock or OffsetClock(),
+        engine = CallEngine(hook, TwilioHook(), campaign, cid, clock=clock,
                             poll_interval=0.05, variables_grace=timedelta(seconds=2),
                             orphan_grace=orphan_grace or ORPHAN_GRACE, price_recheck=timedelta(seconds=1))
         engines.append(engine)
