@@ -163,3 +163,23 @@ def test_a_slow_pause_answer_holds_up_no_other_dialer(monkeypatch):
             asker.join(5)
     finally:
         api.close()
+
+
+def test_a_pause_answer_too_old_counts_as_paused(monkeypatch):
+    """Issue 21 point 2.9: an API server that answered "unpaused" once and then stops answering
+    must not keep the dialers calling on that answer; past the age limit it counts as unknown."""
+    from outcall_provider.triggers import dial
+
+    monkeypatch.setattr(dial, "PAUSE_ANSWER_MAX_AGE_SECONDS", 4.0, raising=False)  # 30 s in production
+    api = SlowAnswers(delay=0.0)
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "a-test-secret-of-sufficient-length-0123456789")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"{api.url}/execution/")
+    board = PausedBoard()
+    with board.watching("campaign_a"):
+        assert board.paused("campaign_a") is False
+        api.close()  # the API server goes away: every later question fails
+        api.server.server_close()
+        time.sleep(dial.PAUSE_ASK_SECONDS + 0.1)
+        assert board.paused("campaign_a") is False  # a failed ask keeps a fresh enough answer
+        time.sleep(2.5)  # the one answer is now 4.6 s old
+        assert board.paused("campaign_a") is True, "a dialer went on calling on a stale answer"

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 DIAL_PAST_TICK = 2  # ticks a dialer may go on past its own while the next tick's is late
 PAUSE_ASK_SECONDS = 2.0
+# An answer older than this counts as unknown, i.e. paused: an API server that stopped answering
+# must not keep dialers calling on what it said a while ago.
+PAUSE_ANSWER_MAX_AGE_SECONDS = 30.0
 STOP_GRACE_SECONDS = 30.0  # a cancelled dialer finishes the call it is placing and releases its leads
 
 
@@ -138,13 +141,15 @@ def tick_deadlines(tick_seconds: float, run_started: datetime) -> tuple[datetime
 
 class PausedBoard:
     """The pause toggles of the DAGs this process dials for, asked of the API server in one
-    request for all of them, at most every PAUSE_ASK_SECONDS. Until an answer comes, and for a
-    DAG Airflow no longer has, a DAG counts as paused: no call is made on a guess."""
+    request for all of them, at most every PAUSE_ASK_SECONDS. Until an answer comes, once the
+    last answer is older than PAUSE_ANSWER_MAX_AGE_SECONDS, and for a DAG Airflow no longer has,
+    a DAG counts as paused: no call is made on a guess."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._watched: Counter[str] = Counter()
         self._paused: dict[str, bool] = {}
+        self._answered_at: dict[str, float] = {}  # when the question behind each answer was asked
         self._asked_at = float("-inf")
         self._asking = False  # one question at a time, asked outside the lock
         self._warned_at = float("-inf")
@@ -164,6 +169,7 @@ class PausedBoard:
                 if self._watched[dag_id] <= 0:
                     del self._watched[dag_id]
                     self._paused.pop(dag_id, None)
+                    self._answered_at.pop(dag_id, None)
 
     def paused(self, dag_id: str) -> bool:
         """One dialer asks, without holding the others: they go on with the last answer (a busy
@@ -174,7 +180,7 @@ class PausedBoard:
                 self._asked_at, self._asking = time.monotonic(), True
                 dag_ids = sorted(self._watched or {dag_id: 1})
         if ask:
-            answer = None
+            answer, asked_at = None, time.monotonic()
             try:
                 answer = self._ask(dag_ids)
             finally:
@@ -182,8 +188,10 @@ class PausedBoard:
                     self._asking = False
                     if answer is not None:
                         self._paused.update(answer)
+                        self._answered_at.update(dict.fromkeys(answer, asked_at))
         with self._lock:
-            return self._paused.get(dag_id, True)
+            fresh = time.monotonic() - self._answered_at.get(dag_id, float("-inf")) <= PAUSE_ANSWER_MAX_AGE_SECONDS
+            return self._paused.get(dag_id, True) if fresh else True
 
     def _ask(self, dag_ids: list[str]) -> dict[str, bool] | None:
         import httpx
@@ -201,7 +209,8 @@ class PausedBoard:
             if time.monotonic() - self._warned_at >= 30:
                 self._warned_at = time.monotonic()
                 log.error("cannot ask the API server whether DAGs %s are paused (%s: %s); until it answers, "
-                          "DAGs never answered for count as paused", ", ".join(dag_ids), type(e).__name__, e)
+                          "DAGs never answered, or answered over %.0f s ago, count as paused",
+                          ", ".join(dag_ids), type(e).__name__, e, PAUSE_ANSWER_MAX_AGE_SECONDS)
             return None
         return {d: bool(answer.get(d, True)) for d in dag_ids}
 
