@@ -10,11 +10,12 @@ See sandbox/README.md for the outcome table and the control API.
 """
 import threading
 import time
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Mapping, Optional, Union
 
 from .engine import Config, Engine
 from .faults import Faults
 from .notify import Notifier
+from .outcomes import geo_refusals
 from .server import SandboxServer
 
 DEFAULT_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -34,8 +35,9 @@ class Sandbox:
                  time_scale: float = 60, seed: int = 0, random_mix: bool = False,
                  goal_variable: str = "appointment_booked", variables_delay: float = 5,
                  late_variables: float = 300, price_per_minute: float = 0.013,
-                 balance: float = 100.0, price_delay: float = 2.0,
+                 balance: Optional[float] = 100.0, price_delay: float = 2.0,
                  allowed_country_codes: Iterable[str] = ("1",),
+                 geo_refused_prefixes: Union[Mapping[str, int], Iterable[str]] = (),
                  assistant_results_url: Optional[str] = None,
                  assistant_secret: Optional[str] = None,
                  on_variables: Optional[Callable[[str, dict], None]] = None,
@@ -52,7 +54,7 @@ class Sandbox:
             goal_variable=goal_variable, variables_delay_s=variables_delay,
             late_variables_s=late_variables, price_per_minute=price_per_minute,
             balance=balance, price_delay_s=price_delay, allowed_country_codes=codes,
-            created_at=clock())
+            geo_refused_prefixes=geo_refusals(geo_refused_prefixes), created_at=clock())
         self.engine = Engine(self.config, clock)
         self.notifier = Notifier(self.engine, assistant_results_url, assistant_secret,
                                  on_variables)

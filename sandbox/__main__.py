@@ -29,23 +29,49 @@ def parse_args(argv=None):
     p.add_argument("--allow-country", action="append", default=[], metavar="CODE",
                    help="another country calling code the account may call, e.g. 44 "
                         "(geo permissions; +1 is always allowed)")
+    p.add_argument("--geo-refuse", action="append", default=[], metavar="PREFIX[=CODE]",
+                   help="a destination prefix the account's geo permissions refuse, e.g. +1264 "
+                        "(21215) or +1473=13227 (codes 21215, 13227, 32205; repeatable)")
+    p.add_argument("--balance", type=_balance, default=100.0,
+                   help="the account's starting balance in USD (default 100), or 'null': the "
+                        "Balance resource answers \"balance\": null, as for a subaccount")
     p.add_argument("--assistant-results-url", help="POST post-call variables here as JSON")
     p.add_argument("--assistant-secret", help="HMAC-SHA256 key for X-Outcall-Signature")
     p.add_argument("--verbose", action="store_true", help="log every request")
     return p.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    numbers = [DEFAULT_NUMBER] + [n for n in args.number if n != DEFAULT_NUMBER]
-    sandbox = Sandbox(
-        args.host, args.port, account_sid=args.account_sid, auth_token=args.auth_token,
-        phone_numbers=numbers, cps=args.cps, time_scale=args.time_scale, seed=args.seed,
+def _balance(value: str):
+    if value.lower() in ("null", "none"):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: a number of USD, or 'null'") from None
+
+
+def sandbox_options(args) -> dict:
+    """Sandbox keyword options from the command line."""
+    refused = {}
+    for item in args.geo_refuse:
+        prefix, _, code = item.partition("=")
+        refused[prefix] = int(code) if code.isdigit() else (code or 21215)
+    return dict(
+        account_sid=args.account_sid, auth_token=args.auth_token,
+        phone_numbers=[DEFAULT_NUMBER] + [n for n in args.number if n != DEFAULT_NUMBER],
+        cps=args.cps, time_scale=args.time_scale, seed=args.seed,
         random_mix=args.random_mix, goal_variable=args.goal_variable,
         late_variables=args.late_variables, price_delay=args.price_delay,
-        allowed_country_codes=["1"] + args.allow_country,
-        assistant_results_url=args.assistant_results_url,
+        allowed_country_codes=["1"] + args.allow_country, geo_refused_prefixes=refused,
+        balance=args.balance, assistant_results_url=args.assistant_results_url,
         assistant_secret=args.assistant_secret, verbose=args.verbose)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    options = sandbox_options(args)
+    numbers = options["phone_numbers"]
+    sandbox = Sandbox(args.host, args.port, **options)
     sandbox.start()
     print(f"outcall sandbox listening on {sandbox.url}\n"
           f"  account sid : {sandbox.account_sid}\n"

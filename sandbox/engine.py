@@ -45,9 +45,10 @@ class Config:
     variables_delay_s: float = 5.0
     late_variables_s: float = 300.0
     price_per_minute: float = 0.013
-    balance: float = 100.0
+    balance: Optional[float] = 100.0  # None: answered as "balance": null (a subaccount's)
     price_delay_s: float = 2.0        # real seconds from a call's end until its price shows
     allowed_country_codes: tuple = ("1",)  # geo permissions: country calling codes, no '+'
+    geo_refused_prefixes: dict = field(default_factory=dict)  # geo permissions: prefix -> 21215/13227/32205
     created_at: float = field(default_factory=time.time)
 
 
@@ -90,6 +91,8 @@ class Engine:
                 "uri": f"/{API_VERSION}/Accounts/{c.account_sid}.json"}
 
     def balance(self) -> dict:
+        if self.config.balance is None:  # Twilio may not report a child account's balance
+            return {"account_sid": self.config.account_sid, "balance": None, "currency": "USD"}
         with self.lock:
             now = self.clock()
             spent = sum(c.price(now, self.config.price_per_minute) or 0 for c in self.calls)
@@ -128,7 +131,10 @@ class Engine:
             raise TwilioError(400, 21205, "Url parameter is required.")
         if one("Url") and not one("Url").startswith(("http://", "https://")):
             raise TwilioError(400, 21205, f"Url is not a valid URL: {one('Url')}")
-        rejected = outcomes.rejection(to, self.config.allowed_country_codes)
+        if one("Twiml") and len(one("Twiml")) > outcomes.TWIML_MAX:
+            raise TwilioError(400, *outcomes.TWIML_TOO_LONG)
+        rejected = outcomes.rejection(to, self.config.allowed_country_codes,
+                                      self.config.geo_refused_prefixes)
         if rejected:
             raise TwilioError(400, *rejected)
         if from_ not in self.config.phone_numbers:

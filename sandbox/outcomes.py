@@ -25,6 +25,16 @@ REJECTED_PREFIXES = {
 GEO_MESSAGE = ("Account not authorized to call {to}. Perhaps you need to enable some "
                "international permissions: "
                "https://www.twilio.com/console/voice/calls/geo-permissions/low-risk")
+# Twilio's geo-permission refusals; each refuses one destination prefix, not the account.
+GEO_MESSAGES = {
+    21215: GEO_MESSAGE,
+    13227: "Geo Permission configuration is not permitting call to {to}",
+    32205: "Geo Permission configuration is not permitting call to {to}",
+}
+GEO_CODES = tuple(GEO_MESSAGES)
+PREFIX = re.compile(r"^\+\d{1,15}$")
+TWIML_MAX = 4000  # characters of the Twiml parameter Twilio accepts
+TWIML_TOO_LONG = (32018, "Twiml size exceeded maximum allowed value of 4000 characters")
 
 ROWS = {
     "0": "human_goal_met",
@@ -72,18 +82,40 @@ class Plan:
     variables_delay_s: float     # after the call ends until the assistant reports
 
 
-def rejection(to: str, allowed_country_codes=("1",)) -> Optional[tuple]:
+def rejection(to: str, allowed_country_codes=("1",), geo_refused_prefixes=None) -> Optional[tuple]:
     """(code, message) when Twilio would refuse to dial `to`, else None. Checked in this
     order: the format (E.164; +1 numbers as NANP), the account's geo permissions (the country
-    calling codes it may call), then the refused prefixes."""
+    calling codes it may call, then the destination prefixes it may not: prefix -> 21215,
+    13227 or 32205, the longest prefix first), then the refused prefixes."""
     if not to or not E164.match(to) or (to.startswith("+1") and not NANP.match(to)):
         return 21211, f"Invalid 'To' Phone Number: {to}"
     if not any(to.startswith("+" + code) for code in allowed_country_codes):
         return 21215, GEO_MESSAGE.format(to=to)
+    for prefix in sorted(geo_refused_prefixes or {}, key=len, reverse=True):
+        if to.startswith(prefix):
+            code = geo_refused_prefixes[prefix]
+            return code, GEO_MESSAGES[code].format(to=to)
     for prefix, (code, message) in REJECTED_PREFIXES.items():
         if to.startswith(prefix):
             return code, message.format(to=to)
     return None
+
+
+def geo_refusals(prefixes) -> dict:
+    """`prefixes` as a dict prefix -> code: a list of prefixes (each 21215) or a mapping
+    prefix -> 21215, 13227 or 32205. Raises ValueError naming what is allowed."""
+    pairs = prefixes.items() if hasattr(prefixes, "items") else ((p, 21215) for p in prefixes)
+    refused = {}
+    for prefix, code in pairs:
+        prefix = str(prefix)
+        if not PREFIX.match(prefix):
+            raise ValueError(f"geo-refused prefix {prefix!r}: a destination prefix is '+' and 1-15 digits, "
+                             "e.g. '+1264' or '+4470'")
+        if int(code) not in GEO_CODES:
+            raise ValueError(f"geo-refused prefix {prefix}: code {code!r}; allowed: "
+                             f"{', '.join(map(str, GEO_CODES[:-1]))} or {GEO_CODES[-1]}")
+        refused[prefix] = int(code)
+    return refused
 
 
 def row_for(to: str) -> str:

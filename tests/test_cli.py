@@ -330,3 +330,30 @@ def test_compliance_rules_prints_what_applies_with_its_source(campaigns):
     assert "New York (NY) has no state rule here: it follows the federal 08:00-21:00" in out.stdout
     out = outcall("compliance", "rules", campaigns=campaigns)
     assert "Texas (TX)" in out.stdout and "Every other state follows the federal" in out.stdout
+
+
+def test_a_lead_whose_numbers_share_no_calling_hour_is_named_at_import_and_in_preview(pg_url, hook, campaigns):
+    """A New York, a UK and a Guam number: 08:00-21:00 never holds in all three at once. The
+    import names the line; preview --json holds it with its own reason (it broke the dialers)."""
+    spec = (campaigns / "example.yaml").read_text()
+    spec = spec[:spec.index("\ncompliance:")] + "\ncompliance: {require_consent: false}\n"  # federal hours
+    (campaigns / "example.yaml").write_text(spec)
+    (campaigns / "example.csv").write_text(
+        "phone_number,secondary_phone_1,secondary_phone_2,external_id\n"
+        "+12125550101,,,ny\n"
+        "+12125550123,+442071838750,+16715550123,nowhere_at_once\n")
+    out = outcall("import-leads", "example", str(campaigns / "example.csv"), campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+    assert "line 3:" in out.stdout and "its numbers share no calling hour" in out.stdout, out.stdout
+    assert "+12125550123" not in out.stdout
+    out = outcall("preview", "example", "--at", "2026-11-30T16:00:00Z", "--json", campaigns=campaigns)
+    assert out.returncode == 0, out.stderr
+    by_id = {line["external_id"]: line for line in map(json.loads, out.stdout.splitlines())}
+    assert by_id["ny"]["dialable"] is True
+    assert by_id["nowhere_at_once"]["dialable"] is False
+    assert by_id["nowhere_at_once"]["reasons"] == [{
+        "code": "no_common_hour",
+        "why": "its numbers share no calling hour: 08:00-21:00 never holds in all of America/New_York, "
+               "Europe/London, Pacific/Guam at once; it is held and never called"}]
+    text = outcall("preview", "example", "--at", "2026-11-30T16:00:00Z", campaigns=campaigns).stdout
+    assert "held back (a lead counts under each of its reasons): no_common_hour 1" in text, text

@@ -5,7 +5,7 @@ No Airflow, no I/O: rules, hooks, operators and the API all raise these.
 from __future__ import annotations
 
 from outcall_provider.rules.phone import mask_phones_in_text
-from outcall_provider.rules.twilio_errors import account_error_hint
+from outcall_provider.rules.twilio_errors import account_error_hint, destination_fix
 
 
 class OutcallError(Exception):
@@ -46,8 +46,9 @@ class LeadBusy(OutcallError):
 
 
 class CallNotPlaced(OutcallError):
-    """Twilio refused the call because of the number (a number-specific code such as 21211):
-    do not dial this contact again."""
+    """Twilio refused the call because of this contact: its number (a number-specific code
+    such as 21211) or its destination (geo permissions, a TwiML too long: 21215, 32018, ...).
+    Skip the contact; the other leads are dialed (rules/twilio_errors.py)."""
 
     def __init__(self, code: int | None, message: str):
         super().__init__(f"Twilio {code}: {message}")
@@ -56,13 +57,26 @@ class CallNotPlaced(OutcallError):
 
 class TwilioAccountError(OutcallError):
     """Twilio refused the call for a reason of the account or the campaign (caller ID not
-    owned, bad URL, geo permissions, authentication, …): every call would fail the same way,
-    so the dialer stops and a person fixes the cause. No number is to blame."""
+    owned, bad URL, authentication, …): every call would fail the same way, so the dialer
+    stops and a person fixes the cause. No number is to blame."""
 
     def __init__(self, code: int | None, status: int, message: str):
         self.code, self.status, self.message = code, status, message
         super().__init__(f"Twilio refused the call with HTTP {status}, code {code}: {message}. "
                          f"{account_error_hint(code)}")
+
+
+class DestinationsRefused(TwilioAccountError):
+    """Every call of a dial batch was refused with the same per-destination code (e.g. 21215
+    for each): the account probably lacks the permission for everything it dials. The refused
+    contacts were skipped like any other refusal; the dial fails so a person fixes the cause."""
+
+    def __init__(self, code: int | None, calls: int):
+        self.code, self.status, self.calls = code, 400, calls
+        self.message = (f"Twilio refused all {calls} calls of this dial batch with code {code}, so the account, "
+                        f"not these leads, is probably at fault: {destination_fix(code)}. "
+                        f"https://www.twilio.com/docs/errors/{code}")
+        OutcallError.__init__(self, self.message)
 
 
 class CallOutcomeUnknown(OutcallError):

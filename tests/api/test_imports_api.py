@@ -111,3 +111,11 @@ def test_a_lead_by_hand_with_a_variable_name_that_cannot_be_a_column_is_a_422(ap
         r = api.post("/api/v1/campaigns/example/leads", json={"phone_number": "+14155550398", "variables": {name: "x"}})
         assert r.status_code == 422, (name, r.status_code, r.text)
     assert lead(api, "+14155550398") is None
+
+
+def test_a_lead_by_hand_may_not_name_a_variable_like_an_outcall_call_parameter(api, example):
+    for name in ("lead_id", "campaign"):
+        r = api.post("/api/v1/campaigns/example/leads", json={"phone_number": "+14155550397", "variables": {name: "x"}})
+        assert r.status_code == 422, (name, r.status_code, r.text)
+        assert f"`{name}`" in r.text and "outcall itself hands the assistant" in r.text
+    assert lead(api, "+14155550397") is None

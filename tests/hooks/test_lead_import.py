@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 import re
 import string
@@ -151,6 +152,47 @@ def test_bad_secondary_keeps_the_lead(hook, campaign_id, tmp_path):
     assert (report.imported, report.rejected, report.warnings) == (1, 0, 1)
     assert rejects(hook, report)[0][:2] == (2, "secondary_phone_1")
     assert leads(hook, campaign_id)[0][4] == ["+14155550101", "+14155550102"]
+
+
+def test_a_lead_whose_numbers_share_no_calling_hour_is_a_warning_and_kept(hook, campaign_id, tmp_path):
+    """Bug: a New York number with a UK and a Guam one (08:00-21:00 never holds in all three at
+    once) imported without a word; the lead was then never called and broke the idle dialers.
+    It is kept (a person may fix its numbers) with a warning naming its line."""
+    path = write(tmp_path, "phone_number,secondary_phone_1,secondary_phone_2,external_id\n"
+                           "+14155550101,,,fine\n"
+                           "+12125550123,+442071838750,+16715550123,nowhere_at_once\n")
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected, report.warnings) == (2, 0, 1)
+    [(line, field, reason, skipped)] = rejects(hook, report)
+    assert (line, field, skipped) == (3, "phone_number", False)
+    assert reason == ("its numbers share no calling hour (08:00-21:00 never holds in all of America/New_York, "
+                      "Europe/London, Pacific/Guam at once); the lead is kept but held and never called "
+                      "(hold reason no_common_hour) until its numbers or its timezone, state or "
+                      "postal_code change")
+    assert [r[1] for r in leads(hook, campaign_id)] == ["fine", "nowhere_at_once"]
+
+
+def test_no_common_hour_is_judged_by_the_campaigns_own_hours(hook, campaign_id, tmp_path):
+    """A campaign without recipient hours (compliance.recipient_hours: null) calls such a lead, and
+    one with narrower hours may find no common hour where the federal ones do: the import reads
+    the campaign's stored compliance."""
+    def with_hours(hours):
+        with hook.db.cursor() as cur:
+            cur.execute("update outcall_campaigns set spec = %s::jsonb where id = %s",
+                        (json.dumps({"compliance": {"recipient_hours": hours, "reason": "a test"}}), campaign_id))
+        hook.db.commit()
+
+    with_hours(None)
+    path = write(tmp_path, "phone_number,secondary_phone_1,secondary_phone_2\n"
+                           "+12125550123,+442071838750,+16715550123\n")
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.warnings) == (1, 0)
+    # New York and Los Angeles, 3 hours apart, share 11:00-21:00 New York of the federal hours, none of 09:00-11:00
+    with_hours("09:00-11:00")
+    path = write(tmp_path, "phone_number,secondary_phone_1\n+12125550124,+12135550124\n", "b.csv")
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.warnings) == (1, 1)
+    assert "09:00-11:00 never holds in all of America/Los_Angeles, America/New_York" in rejects(hook, report)[0][2]
 
 
 def test_more_than_ten_secondary_columns_is_a_file_error(hook, campaign_id, tmp_path):
@@ -419,3 +461,52 @@ def test_every_duplicate_names_the_field_that_clashes_and_its_own_value(hook, ca
         (7, "phone_number", "+*******0102", "phone_number repeats line 3"),
         (9, "phone_number", "+*******0110", "duplicate of line 8 (same phone_number)"),
     ]
+
+
+# -- lead data cannot steer outcall ---------------------------------------------------------------
+def test_a_column_named_like_an_outcall_call_parameter_is_refused_and_the_rest_imported(hook, campaign_id,
+                                                                                         tmp_path):
+    path = write(tmp_path, "phone_number,lead_id,first_name,campaign\n"
+                           "+14155550101,999,Ana,other\n+14155550102,998,Rui,other\n")
+    report = hook.import_leads_csv(campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected, report.warnings) == (2, 0, 2)
+    assert [r[2] for r in leads(hook, campaign_id)] == [{"first_name": "Ana"}, {"first_name": "Rui"}]
+    [(line, field, reason, skipped), second] = rejects(hook, report)
+    assert (line, field, skipped) == (1, "lead_id", False) and second[:2] == (1, "campaign")
+    assert "column `lead_id` is not imported" in reason and "`campaign`" in reason
+
+
+def test_a_sql_source_column_named_like_an_outcall_call_parameter_is_refused(hook, campaign_id):
+    report = hook.import_lead_records(campaign_id, "sql on warehouse", ["phone_number", "campaign", "plan"],
+                                      [(2, ["+14155550101", "other", "pro"])], None, NOW)
+    assert (report.imported, report.warnings) == (1, 1)
+    assert [r[2] for r in leads(hook, campaign_id)] == [{"plan": "pro"}]
+    assert [r[:2] for r in rejects(hook, report)] == [(1, "campaign")]
+
+
+@pytest.fixture
+def stream_campaign_id(hook):
+    spec = '{"assistant": {"stream_url": "wss://assistant.example.com/media"}}'
+    with hook.db.cursor() as cur:
+        cur.execute("insert into outcall_campaigns (name, spec, created_at, updated_at) "
+                    "values ('spring', %s, %s, %s) returning id", (spec, NOW, NOW))
+        cid = cur.fetchone()[0]
+    hook.db.commit()
+    return cid
+
+
+def test_a_row_too_long_for_the_stream_twiml_is_rejected_naming_its_line_and_variable(hook, stream_campaign_id,
+                                                                                      tmp_path):
+    path = write(tmp_path, "phone_number,first_name,note\n"
+                           f"+14155550101,Ana,short\n+14155550102,Rui,{'n' * 3900}\n+14155550103,Eva,ok\n")
+    report = hook.import_leads_csv(stream_campaign_id, path, None, NOW)
+    assert (report.imported, report.rejected) == (2, 1)
+    [(line, field, reason, skipped)] = rejects(hook, report)
+    assert (line, field, skipped) == (3, "note", True)
+    assert "over Twilio's limit of 4000 characters (error 32018)" in reason
+    assert [r[0] for r in leads(hook, stream_campaign_id)] == ["+14155550101", "+14155550103"]
+
+
+def test_a_voice_url_campaign_keeps_long_variables(hook, campaign_id, tmp_path):
+    path = write(tmp_path, f"phone_number,note\n+14155550101,{'n' * 3900}\n")
+    assert hook.import_leads_csv(campaign_id, path, None, NOW).imported == 1

@@ -22,14 +22,16 @@ def twilio(monkeypatch):
         yield sb, connect
 
 
-def test_voice_url_carries_the_lead_and_machine_detection(twilio):
+def test_voice_url_carries_only_outcall_ids_and_machine_detection(twilio):
     sb, connect = twilio
     sid = connect().place_call("+14155550123", "+14155550100", voice_url="https://assistant.example.com/voice",
-                               parameters={"lead_id": 7, "campaign": "spring", "first_name": "Ana & Rui"})
+                               parameters={"lead_id": 7, "campaign": "spring"},
+                               variables={"first_name": "Ana & Rui", "balance": "1200"})
     params = sb.call(sid)["params"]
     url = urlsplit(params["Url"])
     assert url.netloc == "assistant.example.com"
-    assert parse_qs(url.query) == {"lead_id": ["7"], "campaign": ["spring"], "first_name": ["Ana & Rui"]}
+    assert parse_qs(url.query) == {"lead_id": ["7"], "campaign": ["spring"]}  # lead data is never in a URL
+    assert "Ana" not in params["Url"] and "Twiml" not in params
     assert params["MachineDetection"] == "Enable" and params["Timeout"] == "30"
     assert "StatusCallback" not in params  # no callback_base_url: poll only
 
@@ -37,10 +39,12 @@ def test_voice_url_carries_the_lead_and_machine_detection(twilio):
 def test_stream_url_connects_a_media_stream_with_parameters(twilio):
     sb, connect = twilio
     sid = connect().place_call("+14155550124", "+14155550100", stream_url="wss://assistant.example.com/media",
-                               parameters={"lead_id": 8, "note": 'say "hi" <now>'})
+                               parameters={"lead_id": 8, "campaign": "spring"},
+                               variables={"note": 'say "hi" <now>', "lead_id": "1", "campaign": "other"})
     twiml = sb.call(sid)["params"]["Twiml"]
     assert twiml.startswith('<Response><Connect><Stream url="wss://assistant.example.com/media">')
-    assert '<Parameter name="lead_id" value="8"/>' in twiml
+    assert '<Parameter name="lead_id" value="8"/>' in twiml and '<Parameter name="campaign" value="spring"/>' in twiml
+    assert twiml.count("lead_id") == twiml.count('name="campaign"') == 1  # a variable never replaces an id
     assert "&lt;now&gt;" in twiml and "<now>" not in twiml  # values are escaped
 
 
@@ -92,14 +96,33 @@ def test_number_codes_blame_the_number(twilio, to, code):
 @pytest.mark.parametrize("to, from_, url, code", [
     ("+14155550127", "+14155550199", "https://a.example.com/v", 21210),   # caller ID not owned
     ("+14155550127", "+14155550100", "ftp://a.example.com/v", 21205),     # bad URL
-    ("+447700900123", "+14155550100", "https://a.example.com/v", 21215),  # geo permission
 ])
 def test_account_codes_never_blame_the_number(twilio, to, from_, url, code):
-    """Point 3: 21210, 21205, 21215 are problems of the account or campaign, not of a number."""
+    """Point 3: 21210 and 21205 are problems of the account or campaign, not of a number."""
     sb, connect = twilio
     with pytest.raises(TwilioAccountError) as error:
         connect().place_call(to, from_, voice_url=url)
     assert error.value.code == code
+    assert sb.calls() == []
+
+
+def test_a_geo_permission_refusal_is_the_destinations_not_the_accounts(twilio):
+    """21215 refuses one destination (here +44, outside the account's geo permissions): the
+    contact is skipped, the dialer goes on (rules/twilio_errors.py)."""
+    sb, connect = twilio
+    with pytest.raises(CallNotPlaced) as error:
+        connect().place_call("+447700900123", "+14155550100", voice_url="https://a.example.com/v")
+    assert error.value.code == 21215 and "Account not authorized to call" in error.value.message
+    assert sb.calls() == []
+
+
+def test_a_twiml_over_4000_characters_is_the_leads_not_the_accounts(twilio):
+    """A lead whose variables make the <Stream> TwiML longer than Twilio's 4,000 characters: 32018."""
+    sb, connect = twilio
+    with pytest.raises(CallNotPlaced) as error:
+        connect().place_call("+14155550131", "+14155550100", stream_url="wss://assistant.example.com/media",
+                             parameters={"lead_id": 9, "notes": "n" * 4000})
+    assert error.value.code == 32018
     assert sb.calls() == []
 
 
@@ -162,6 +185,28 @@ def test_test_button_says_account_numbers_and_balance(twilio):
     assert ok, message
     sid = sb.config.account_sid
     assert message == f"Connected to account AC…{sid[-4:]}: 1 phone number, balance 100.00 USD"
+
+
+def test_a_subaccount_without_a_balance_is_said_not_raised():
+    """Twilio may answer {"balance": null} for a child account: the hook says None, and the
+    Test button says so in words instead of failing."""
+    from sandbox import Sandbox
+
+    with Sandbox(cps=50, time_scale=600, balance=None) as sb:
+        import os
+        os.environ["AIRFLOW_CONN_TWILIO_CHILD"] = json.dumps({
+            "conn_type": "twilio", "login": sb.config.account_sid, "password": sb.config.auth_token,
+            "extra": {"base_url": sb.url}})
+        try:
+            hook = TwilioHook("twilio_child")
+            assert hook.balance() == (None, "USD")
+            ok, message = hook.test_connection()
+        finally:
+            os.environ.pop("AIRFLOW_CONN_TWILIO_CHILD")
+    assert ok, message
+    assert message.startswith("Connected to account AC…") and "1 phone number" in message
+    assert ("the balance is not reported for this account (a subaccount's balance is its parent's); "
+            "the floor is not checked") in message
 
 
 def test_test_button_with_a_wrong_token_says_twilio_refused_it(twilio, monkeypatch):

@@ -257,6 +257,54 @@ def test_an_account_problem_stops_the_dialer_and_blames_no_number(hook, make_eng
     hook.db.commit()
 
 
+def invalid_reasons(hook, external_id: str) -> tuple:
+    with hook.db.cursor() as cur:
+        cur.execute("select l.phone_invalid_reason, array(select c.invalid_reason from outcall_contacts c "
+                    "where c.lead_id = l.id order by c.position) from outcall_leads l where l.external_id = %s",
+                    (external_id,))
+        found = cur.fetchone()
+    hook.db.commit()
+    return found
+
+
+GEO_REASON = "Twilio 21215: the account's geographic permissions do not allow this destination"
+
+
+def test_a_geo_permission_refusal_skips_the_contact_and_the_dialer_goes_on(hook, make_engine, sandbox):
+    """21215 refuses one destination (+44, outside the account's geo permissions), not the
+    account: that contact is skipped with a reason of its own, the lead goes on to its next
+    contact, and the other leads are dialed."""
+    engine = make_engine(HEADER + "+447911123456,+14155550150,g1,Gil\n+14155550151,,g2,G\n+14155550152,,g3,G\n")
+    report = dial_due(engine)
+    assert (report.placed, report.skipped_destination) == (2, 1)
+    lead = lead_row(hook, "g1")
+    assert (lead["status"], lead["contact_index"], lead["last_outcome"]) == ("rescheduled", 1, "destination_refused")
+    assert invalid_reasons(hook, "g1") == (GEO_REASON, [None])  # not "invalid number": a reason of its own
+    (attempt,) = attempts(hook, "g1")
+    assert (attempt["outcome_reason"], attempt["call_sid"]) == ("destination_refused", None)
+    assert dial_due(engine).placed == 1  # its secondary number
+    assert sorted(c["to"] for c in sandbox.calls()) == ["+14155550150", "+14155550151", "+14155550152"]
+
+
+def test_every_call_of_a_batch_refused_alike_fails_the_dial_naming_the_code_and_the_fix(hook, make_engine, sandbox):
+    """When every call of a dial batch is refused with the same per-destination code, the
+    account probably lacks the permission for everything it dials: the dial fails loudly, after
+    skipping those contacts like any other refusal."""
+    from outcall_provider.exceptions import DestinationsRefused, TwilioAccountError
+
+    engine = make_engine(HEADER + "+447911123456,,x1,X\n+447911123457,,x2,X\n+447911123458,,x3,X\n")
+    with pytest.raises(DestinationsRefused) as error:
+        dial_due(engine)
+    assert isinstance(error.value, TwilioAccountError) and error.value.code == 21215
+    message = str(error.value)
+    assert "all 3 calls of this dial batch" in message and "21215" in message
+    assert "geographic permissions" in message and "Geo permissions" in message  # what to do
+    assert "+447911123456" not in message
+    assert sandbox.calls() == []
+    assert [invalid_reasons(hook, f"x{i}")[0] for i in (1, 2, 3)] == [GEO_REASON] * 3
+    assert [lead_row(hook, f"x{i}")["status"] for i in (1, 2, 3)] == ["max_retries"] * 3
+
+
 def test_set_status_created_clears_a_wrong_invalid_mark(hook, make_engine, sandbox):
     """Point 3: a contact the old rule marked invalid for an account code is dialable again
     once a person sets its lead back to created."""
@@ -433,3 +481,34 @@ def test_a_dialer_waits_for_a_window_that_opens_during_its_tick(hook, make_engin
     assert report.placed == 1 and not report.window_closed
     (call,) = sandbox.calls()
     assert call["to"] == "+14155550133"
+
+
+def test_the_voice_url_carries_only_outcall_ids_never_lead_data(hook, make_engine, sandbox):
+    """Twilio and the assistant log the voice URL: lead variables stay out of it; the assistant
+    reads them by lead id (GET /outcall/api/v1/campaigns/{campaign}/leads?q={lead_id})."""
+    from urllib.parse import parse_qs, urlsplit
+
+    engine = make_engine(HEADER + "+14155550140,,v1,Ana\n")
+    with hook.db.cursor() as cur:  # a lead stored before names were reserved cannot steer the ids either
+        cur.execute("update outcall_leads set variables = variables || '{\"campaign\": \"other\", \"lead_id\": \"1\"}'"
+                    " where external_id = 'v1'")
+    hook.db.commit()
+    assert dial_due(engine).placed == 1
+    (call,) = sandbox.calls()
+    url = sandbox.call(call["sid"])["params"]["Url"]
+    assert parse_qs(urlsplit(url).query) == {"lead_id": [str(lead_row(hook, "v1")["id"])],
+                                             "campaign": [engine.campaign.name]}
+    assert "Ana" not in url
+
+
+def test_a_stream_campaign_hands_the_lead_variables_as_stream_parameters(hook, make_engine, sandbox):
+    engine = make_engine(HEADER + "+14155550141,,w1,Ana\n")
+    engine.campaign = dataclasses.replace(engine.campaign, assistant=dataclasses.replace(
+        engine.campaign.assistant, voice_url=None, stream_url="wss://assistant.example.com/media"))
+    assert dial_due(engine).placed == 1
+    (call,) = sandbox.calls()
+    params = sandbox.call(call["sid"])["params"]
+    assert "Url" not in params
+    lead_id = lead_row(hook, "w1")["id"]
+    assert (f'<Parameter name="lead_id" value="{lead_id}"/><Parameter name="campaign" value="{engine.campaign.name}"/>'
+            '<Parameter name="first_name" value="Ana"/>') in params["Twiml"]

@@ -219,3 +219,27 @@ def test_the_next_due_moment_waits_for_the_callee_hours_and_is_none_when_all_is_
     assert engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(clock())) is None
     report = engine.dial([], deadline=clock() + timedelta(minutes=10), refill=True)
     assert report.idle
+
+
+def test_a_lead_whose_numbers_share_no_hour_is_skipped_by_the_idle_dialer(hook, make_engine, sandbox):
+    """Bug: a lead with a New York, a UK and a Guam number (08:00-21:00 never holds in all three)
+    made the gate's next_due_filter raise ValueError, so every dialer of the store failed each time
+    it went idle. It is skipped: the other leads' next due moment stands, and the dialer idles."""
+    clock = MovableClock(MONDAY_0759_LA)
+    engine = comply(make_engine(HEADER.replace("first_name", "secondary_phone_2")
+                                + "+14155550158,,ca_wait,\n"
+                                + "+12125550159,+442071838750,nowhere_at_once,+16715550159\n", clock=clock))
+    assert engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(clock())) == \
+        datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # 08:00 in California
+    report = engine.dial([], deadline=clock() + timedelta(seconds=20), refill=True)
+    assert report.idle and report.placed == 0
+    assert claim(engine) == []
+    # its own hold reason, as `outcall preview --json` prints it
+    [facts] = [f for f in hook.hold_facts(engine.campaign_id, **engine.gate.hold_params(clock()))
+               if f["external_id"] == "nowhere_at_once"]
+    assert [code.value for code, _ in engine.gate.reasons(facts, clock())] == ["no_common_hour"]
+
+    clock.at = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+    assert [lead.external_id for lead in claim(engine)] == ["ca_wait"]
+    assert engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(clock())) is None
+    assert sandbox.calls("+12125550159") == []

@@ -219,3 +219,25 @@ def test_the_dial_trigger_ends_the_task_itself(hook, sandbox, campaigns, monkeyp
         assert len(sandbox.calls()) == 1
     finally:
         api.close()
+
+
+def test_preflight_says_a_balance_not_reported_and_goes_on(hook, campaigns, monkeypatch, capfd):
+    """A subaccount's Balance answers {"balance": null} (the real twilio client, the sandbox's
+    `balance=None`): the preflight says so and passes, the floor is not checked."""
+    import json
+
+    from sandbox import Sandbox
+
+    with Sandbox(cps=50, time_scale=600, balance=None) as sb:
+        monkeypatch.setenv("AIRFLOW_CONN_TWILIO_DEFAULT", json.dumps({
+            "conn_type": "twilio", "login": sb.config.account_sid, "password": sb.config.auth_token,
+            "extra": {"base_url": sb.url}}))
+        (campaigns / "leads.csv").write_text("phone_number,external_id\n+14155550101,a\n")
+        write_campaign(campaigns, leads={"csv": "leads.csv"})
+        capfd.readouterr()
+        assert SyncCampaignOperator(task_id="sync", campaign_name="example", min_balance=1000).execute({}) \
+            == "in_progress"
+    out = "".join(capfd.readouterr())
+    assert ("the balance is not reported for this account (a subaccount's balance is its parent's); "
+            "the floor is not checked") in out
+    assert "preflight passed" in out and "balance not reported" in out

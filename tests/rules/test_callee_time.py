@@ -187,9 +187,18 @@ def test_start_inside_the_spring_forward_gap_means_the_first_instant_after_it():
 
 def test_next_allowed_gives_up_after_14_days_when_the_zones_never_overlap():
     # Kiritimati (+14) and Pago Pago (-11) are 25 hours apart: one hour a day never overlaps.
-    with pytest.raises(ValueError, match=r"never hold in all of .* within 14 days"):
-        next_allowed(RecipientHours.parse("08:00-09:00"), ["Pacific/Kiritimati", "Pacific/Pago_Pago"],
-                     utc(2026, 7, 15))
+    assert next_allowed(RecipientHours.parse("08:00-09:00"), ["Pacific/Kiritimati", "Pacific/Pago_Pago"],
+                        utc(2026, 7, 15)) is None
+
+
+def test_a_lead_whose_numbers_share_no_hour_is_never_allowed_and_nothing_raises():
+    """Bug: a lead with a New York, a UK and a Guam number (the law's 08:00-21:00 in each never
+    meet: 13:00-02:00Z, 08:00-21:00Z, 22:00-11:00Z) made next_allowed raise ValueError, and with
+    it every dialer of the store each time it went idle. Lead data is an answer, never an error."""
+    zones = candidate_zones("+12125550123").zones + ("Europe/London", "Pacific/Guam")
+    for now in (utc(2026, 1, 15, 12, 0), utc(2026, 7, 15, 12, 0)):
+        assert next_allowed(LAW, zones, now) is None
+        assert not allowed_at(LAW, zones, now).allowed
 
 
 # --- recipient hours and bad inputs ------------------------------------------------------------

@@ -17,6 +17,7 @@ from outcall_provider.rules.compliance import (
     format_period,
     hold_reasons,
     longest_cap_period,
+    never_allowed,
     next_allowed,
     number_caps,
     parse_period,
@@ -41,6 +42,8 @@ FLORIDA = CalleeClock(2, (NY,), ("FL",), "numbers: phonenumbers")
 TEXAS = CalleeClock(3, (CHI,), ("TX",), "numbers: phonenumbers")
 NOWHERE = CalleeClock(4, (), (), "no zone known")
 NOWHERE_FL = CalleeClock(5, (), ("FL",), "no zone known")
+# A New York, a UK and a Guam number: the law's 08:00-21:00 never holds in all three at once.
+NY_UK_GUAM = CalleeClock(6, (NY, "Europe/London", "Pacific/Guam"), ("NY",), "numbers: phonenumbers")
 
 
 def utc(*args):
@@ -135,6 +138,29 @@ def test_next_allowed_never_without_zones(compliance, clock):
     assert next_allowed(compliance, RULES, clock, utc(2026, 11, 25, 16, 0)) is None
 
 
+@pytest.mark.parametrize("compliance", [FEDERAL, hours("09:00-17:00")])
+def test_next_allowed_is_none_when_the_numbers_share_no_calling_hour(compliance):
+    """Bug: callee_time.next_allowed raised ValueError for this clock, so compliance.next_allowed
+    did too, and the dialers' next_due_filter with it."""
+    assert next_allowed(compliance, RULES, NY_UK_GUAM, utc(2026, 11, 25, 16, 0)) is None
+    assert never_allowed(compliance, RULES, NY_UK_GUAM, utc(2026, 11, 25, 16, 0))
+
+
+def test_a_state_rule_that_never_allows_a_call_is_none_too():
+    header = "state,days,hours,max_calls,per_hours,source,checked,note\n"
+    closed = RULES.extended(header + "NV,mon-sun,none,,,Test 1 https://example.org,2026-11-27,\n", "user.csv")
+    nevada = CalleeClock(7, (LA,), ("NV",), "numbers: phonenumbers")
+    assert next_allowed(NO_HOURS, closed, nevada, utc(2026, 11, 25, 16, 0)) is None
+    assert never_allowed(NO_HOURS, closed, nevada, utc(2026, 11, 25, 16, 0))
+
+
+@pytest.mark.parametrize("compliance, clock", [(FEDERAL, NY_CA), (FEDERAL, TEXAS), (NO_HOURS, NY_UK_GUAM),
+                                               (FEDERAL, NOWHERE)])
+def test_a_clock_with_a_calling_hour_or_without_zones_is_not_never(compliance, clock):
+    # without zones the lead waits for its timezone column (recipient_hours), it is not "never"
+    assert not never_allowed(compliance, RULES, clock, utc(2026, 11, 25, 16, 0))
+
+
 # --- caps ----------------------------------------------------------------------------------------
 
 FL_CAP = FrequencyCap(3, 24 * HOURS, f"FL: {FL_SOURCE}")
@@ -200,6 +226,7 @@ def test_parse_period_too_long_is_not_a_period():
 
 AT = utc(2026, 11, 25, 16, 0)  # Wednesday 11:00 New York
 OFFICE = CallingWindow(time(9), time(18), frozenset(range(5)), NY)  # mon-fri 09:00-18:00 New York
+ALWAYS = CallingWindow(time(0), time(23, 59), frozenset(range(7)), NY)
 DIALABLE = LeadFacts(status="created", due=True, due_at=AT - HOURS, has_dialable=True, callee_clock_id=2,
                      consented=False, dnc_lists=(), recent_calls=())
 CONSENT = Compliance(require_consent=True)
@@ -302,6 +329,16 @@ def test_a_lead_without_zones_is_held_with_what_to_add():
     assert hold_reasons(FEDERAL, RULES, OFFICE, NOWHERE, DIALABLE, AT) == [
         (HoldReason.RECIPIENT_HOURS,
          "no time zone is known for this lead's numbers; give it a timezone, state or postal_code column")]
+
+
+def test_a_lead_whose_numbers_share_no_calling_hour_is_held_for_that_reason():
+    """Its own reason, not recipient_hours: waiting does not help, at any hour of any day."""
+    for at in (AT, utc(2026, 11, 25, 2, 0), utc(2026, 11, 25, 20, 0)):
+        assert hold_reasons(FEDERAL, RULES, ALWAYS, NY_UK_GUAM, DIALABLE, at) == [
+            (HoldReason.NO_COMMON_HOUR,
+             "its numbers share no calling hour: 08:00-21:00 never holds in all of America/New_York, "
+             "Europe/London, Pacific/Guam at once; it is held and never called")]
+    assert HoldReason.NO_COMMON_HOUR.value == "no_common_hour"
 
 
 def test_a_weekly_campaign_cap_does_not_lift_floridas_daily_cap():

@@ -38,3 +38,34 @@ def test_file_errors_show_no_full_phone_number():
         read_header(["+1 415 555 0101", "Ana"], "leads.csv")
     assert "+*******0101" in str(e.value) and "555 0101" not in str(e.value)
     assert e.value.errors == [str(e.value).removeprefix("leads.csv: ")]
+
+
+def test_a_column_named_like_an_outcall_call_parameter_is_dropped_and_the_rest_kept():
+    from outcall_provider.rules.twiml import OUTCALL_PARAMETERS
+
+    cols = read_header(["phone_number", "lead_id", "first_name", "campaign"], "leads.csv")
+    assert cols.variables == (("first_name", 2),)
+    assert [(p.line, p.field, p.value, p.skipped_row) for p in cols.dropped] == [
+        (1, "lead_id", None, False), (1, "campaign", None, False)]
+    reason = cols.dropped[0].reason
+    assert "column `lead_id` is not imported" in reason
+    assert all(f"`{name}`" in reason for name in OUTCALL_PARAMETERS)
+    lead, problems = parse_row(cols, ["+14155550101", "999", "Ana", "other"], 2, None)
+    assert lead.variables == {"first_name": "Ana"} and problems == []
+
+
+def test_variables_that_would_push_the_stream_twiml_past_4000_characters_reject_the_row():
+    from outcall_provider.rules.twiml import twiml_budget
+
+    budget = twiml_budget("wss://assistant.example.com/media", "spring")
+    cols = read_header(["phone_number", "first_name", "note"], "leads.csv")
+    room = 4000 - budget.overhead - len('<Parameter name="first_name" value="Ana"/><Parameter name="note" value=""/>')
+    lead, problems = parse_row(cols, ["+14155550101", "Ana", "n" * room], 2, None, twiml=budget)
+    assert lead is not None and problems == []
+    lead, [problem] = parse_row(cols, ["+14155550101", "Ana", "n" * (room + 1)], 9, None, twiml=budget)
+    assert lead is None
+    assert (problem.line, problem.field, problem.skipped_row) == (9, "note", True)
+    assert "4001 characters" in problem.reason and "4000" in problem.reason and "32018" in problem.reason
+    assert len(problem.value) < 50
+    # without a TwiML (a voice_url campaign) the same row is a lead
+    assert parse_row(cols, ["+14155550101", "Ana", "n" * (room + 1)], 9, None)[0] is not None

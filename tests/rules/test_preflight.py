@@ -27,3 +27,11 @@ def test_only_campaign_wide_problems_block(change, blocks, says):
 def test_every_problem_is_named_at_once():
     result = check(dataclasses.replace(OK, not_owned=("+14155550100",), balance=0.0, leads=0))
     assert len(result.problems) == 3 and not result.warnings
+
+
+def test_a_balance_not_reported_is_said_and_not_checked():
+    """A subaccount's Balance may be null (its balance is its parent's): the floor is not checked."""
+    result = check(dataclasses.replace(OK, balance=None, min_balance=1000.0))
+    assert result.passed
+    assert any("the balance is not reported for this account" in w and "the floor is not checked" in w
+               for w in result.warnings)

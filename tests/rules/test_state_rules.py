@@ -89,8 +89,7 @@ def test_next_allowed_day_without_row_opens_at_local_midnight():
 
 def test_next_allowed_never():
     rules = RULES.extended(HEADER + "NV,mon-sun,none,,,Test 1 https://example.org,2026-11-27,\n", "user.csv")
-    with pytest.raises(ValueError, match="never allow a call"):
-        rules.next_allowed(["NV"], ["America/Los_Angeles"], utc(2026, 11, 28, 20, 0))
+    assert rules.next_allowed(["NV"], ["America/Los_Angeles"], utc(2026, 11, 28, 20, 0)) is None
 
 
 def test_now_must_be_aware():

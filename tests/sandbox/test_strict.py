@@ -121,3 +121,66 @@ def test_allowed_country_codes_are_configurable():
             client.calls.create(to="+33612340000", from_=FROM, url=VOICE)
         assert err.value.code == 21215
         assert [c["to"] for c in sb.calls()] == ["+447911120000"]
+
+
+def test_geo_permissions_refuse_a_destination_prefix_not_the_country():
+    """Twilio's geo permissions are per destination prefix: inside +1, Anguilla (+1264) can be
+    refused while the US is dialed. 21215 by default; 13227 and 32205 are Twilio's other
+    geo-permission refusals. HTTP 400 with {code, message, more_info, status}, nothing created."""
+    refused = {"+1264": 21215, "+1473": 13227, "+1441": 32205}
+    with Sandbox(cps=100, time_scale=FAST, geo_refused_prefixes=refused) as sb:
+        client = twilio_client(sb)
+        for prefix, code in refused.items():
+            with pytest.raises(TwilioRestException) as err:
+                client.calls.create(to=prefix + "5550100", from_=FROM, url=VOICE)
+            assert (err.value.status, err.value.code) == (400, code)
+            assert err.value.uri.endswith("/Calls.json")
+            assert prefix + "5550100" in err.value.msg
+        assert client.calls.create(to="+14155550050", from_=FROM, url=VOICE).sid
+        assert [c["to"] for c in sb.calls()] == ["+14155550050"]
+    with Sandbox(cps=100, time_scale=FAST, geo_refused_prefixes=["+1264"]) as sb:  # a list: 21215 each
+        with pytest.raises(TwilioRestException) as err:
+            twilio_client(sb).calls.create(to="+12645550100", from_=FROM, url=VOICE)
+        assert err.value.code == 21215 and "geo-permissions" in err.value.msg
+
+
+def test_geo_refused_prefixes_name_what_is_allowed():
+    with pytest.raises(ValueError, match="21215, 13227 or 32205"):
+        Sandbox(geo_refused_prefixes={"+1264": 21211})
+    with pytest.raises(ValueError, match="'\\+' and 1-15 digits"):
+        Sandbox(geo_refused_prefixes=["1264x"])
+
+
+def test_a_subaccount_balance_may_be_null():
+    """Twilio may answer {"balance": null} for a child account; the twilio client gives None."""
+    with Sandbox(cps=100, time_scale=FAST, balance=None) as sb:
+        b = twilio_client(sb).balance.fetch()
+        assert b.balance is None and b.currency == "USD"
+        assert sb.stats()["responses"]["balance.fetch 200"] == 1
+
+
+def test_the_command_line_takes_geo_refusals_and_a_null_balance():
+    from sandbox.__main__ import parse_args, sandbox_options
+
+    options = sandbox_options(parse_args(["--geo-refuse", "+1264", "--geo-refuse", "+1473=13227",
+                                          "--balance", "null"]))
+    assert options["geo_refused_prefixes"] == {"+1264": 21215, "+1473": 13227}
+    assert options["balance"] is None
+    assert sandbox_options(parse_args([]))["balance"] == 100.0
+
+
+def test_a_twiml_over_4000_characters_is_refused_with_32018_and_creates_nothing(sb):
+    """Twilio refuses a Twiml longer than 4,000 characters (32018, HTTP 400). Characters, not
+    bytes: 4,000 characters of `é` (8,000 bytes) are accepted."""
+    def twiml(n: int, ch: str = "a") -> str:
+        head, tail = "<Response><Say>", "</Say></Response>"
+        return head + ch * (n - len(head) - len(tail)) + tail
+
+    client = twilio_client(sb)
+    assert client.calls.create(to="+14155550060", from_=FROM, twiml=twiml(4000)).sid
+    assert client.calls.create(to="+14155550061", from_=FROM, twiml=twiml(4000, "é")).sid
+    with pytest.raises(TwilioRestException) as err:
+        client.calls.create(to="+14155550062", from_=FROM, twiml=twiml(4001))
+    assert (err.value.status, err.value.code) == (400, 32018)
+    assert "4000 characters" in err.value.msg
+    assert [c["to"] for c in sb.calls()] == ["+14155550060", "+14155550061"]

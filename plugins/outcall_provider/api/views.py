@@ -219,6 +219,10 @@ HOLD_LABELS: dict[HoldReason, tuple[str, str]] = {
     HoldReason.RECIPIENT_HOURS: ("callee's local time",
                                  "it is outside compliance.recipient_hours (default 08:00-21:00) in a time zone "
                                  "the callee may be in, or no time zone is known for the lead"),
+    HoldReason.NO_COMMON_HOUR: ("numbers share no calling hour",
+                                "the time zones of the lead's numbers never share an hour the recipient hours "
+                                "and state rules allow: it is never called until its numbers or its timezone, "
+                                "state or postal_code change"),
     HoldReason.STATE_RULE: ("state calling rules",
                             "a US state of the callee forbids calls at this hour or on this day"),
     HoldReason.DNC: ("do-not-call", "the number is on a do-not-call list of the store"),

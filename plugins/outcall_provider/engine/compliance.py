@@ -3,7 +3,7 @@ claim), and the checks right before each call (rules/compliance.py over the stor
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import datetime
 
 from outcall_provider import campaign_files
 from outcall_provider.hooks.rows import ClaimedLead
@@ -15,7 +15,6 @@ from outcall_provider.rules.states import HOLD_REASONS, HoldReason
 from outcall_provider.rules.window import day_start
 
 NO_CLOCK = CalleeClock(None, (), (), "no clock recorded")
-INFINITY = datetime.max.replace(tzinfo=timezone.utc)  # a clock that never opens (no zone known)
 
 
 class ComplianceGate:
@@ -44,14 +43,18 @@ class ComplianceGate:
         return {"open_clocks": open_ids, "require_consent": c.require_consent}
 
     def next_due_filter(self, now: datetime) -> dict:
-        """lead_next_due_gated's parameters: when each clock next opens, from `now` on."""
+        """lead_next_due_gated's parameters: when each clock next opens, from `now` on. A clock
+        that does not open soon (no zone known, or zones that share no allowed hour) is left out,
+        so its leads are skipped; `max_clock_id` still counts it as known."""
         self._clocks = self.store.callee_clocks()
         c = self.campaign.compliance
         ids, opens = [], []
         for k in self._clocks.values():
-            ids.append(k.id)
-            opens.append(compliance.next_allowed(c, self.state_rules, k, now) or INFINITY)
-        return {"clock_ids": ids, "opens_at": opens, "max_clock_id": max(ids, default=0),
+            opens_at = compliance.next_allowed(c, self.state_rules, k, now)
+            if opens_at is not None:
+                ids.append(k.id)
+                opens.append(opens_at)
+        return {"clock_ids": ids, "opens_at": opens, "max_clock_id": max(self._clocks, default=0),
                 "require_consent": c.require_consent}
 
     def hold_params(self, at: datetime) -> dict:

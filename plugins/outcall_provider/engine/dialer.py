@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections import deque
+from collections import Counter, deque
 from datetime import datetime, timedelta
 from typing import Callable
 
 import requests
 from twilio.base.exceptions import TwilioException
 
+from outcall_provider.exceptions import DestinationsRefused
 from outcall_provider.hooks.campaign import Written
 from outcall_provider.hooks.rows import ClaimedLead
 from outcall_provider.hooks.twilio import CallNotPlaced, CallOutcomeUnknown, TwilioAccountError
 from outcall_provider.rules.outcome import CallOutcome, LeadProgress, decide_unreachable
 from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
+from outcall_provider.rules.twilio_errors import (
+    is_destination_error,
+    refusal_outcome,
+    refusal_reason,
+    refused_alike,
+)
+from outcall_provider.rules.twiml import call_parameters
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +40,7 @@ TWILIO_LOOK = timedelta(seconds=20)
 class DialReport:
     placed: int = 0
     skipped_invalid: int = 0
+    skipped_destination: int = 0  # contacts whose destination Twilio refused (geo permissions, TwiML too long)
     released: int = 0
     already_recorded: int = 0
     changed_by_person: int = 0
@@ -71,8 +80,11 @@ class Dialer:
         when no line is free or nothing is due, instead of waiting. `keep_going` is asked before each
         call (a paused DAG stops new calls). Leads not dialed are released.
         Raises TwilioAccountError, after releasing its leads, when Twilio refuses a call for
-        a reason of the account or the campaign: every other call would fail the same way."""
+        a reason of the account or the campaign: every other call would fail the same way.
+        A refused destination (21215, …) only skips its contact; DestinationsRefused (a
+        TwilioAccountError) is raised when every call of this batch was refused alike."""
         report = DialReport()
+        refusals: list[int | None] = []  # codes of the creates Twilio refused for their contact
         queue = deque(leads)
         try:
             self.twilio.warm_up()
@@ -109,7 +121,7 @@ class Dialer:
                         self.wait_for_a_free_line()
                         continue
                 lead = queue.popleft()
-                if self._dial_one(lead, report) is Written.FULL:
+                if self._dial_one(lead, report, refusals) is Written.FULL:
                     queue.appendleft(lead)
                     if until_full:
                         break
@@ -118,6 +130,15 @@ class Dialer:
             leftover = [lead.id for lead in queue]
             self.store.release_leads(leftover, self.clock())
             report.released += len(leftover)
+        code = refused_alike(report.placed + report.unresolved + len(refusals), refusals)
+        if code is not None:
+            error = DestinationsRefused(code, len(refusals))
+            log.error("campaign %s: %s", self.campaign.name, error)
+            raise error
+        if refusals:
+            log.warning("campaign %s: Twilio refused %d contact(s) of this batch (%s); they are skipped",
+                        self.campaign.name, len(refusals),
+                        ", ".join(f"{code}: {n}" for code, n in sorted(Counter(refusals).items(), key=str)))
         return report
 
     def _lead_due_before(self, deadline: datetime) -> bool:
@@ -138,7 +159,7 @@ class Dialer:
             self.twilio_asked_at = now
         self.reconcile(in_flight_only=True, ask_twilio=ask)
 
-    def _dial_one(self, lead: ClaimedLead, report: DialReport) -> Written | None:
+    def _dial_one(self, lead: ClaimedLead, report: DialReport, refusals: list | None = None) -> Written | None:
         """Write the attempt, then place its call once. Returns Written.FULL when the campaign
         has no free line (the lead goes back to the front of the queue)."""
         now = self.clock()
@@ -226,18 +247,24 @@ class Dialer:
             raise account_error
         if refused is not None:
             self._attempt_refused(recorded.attempt_id, lead, refused)
-            report.skipped_invalid += 1
+            if is_destination_error(refused.code):
+                report.skipped_destination += 1
+                log.info("lead %s: %s skipped (%s)", lead.id, mask_phone(lead.to_number), refusal_reason(refused.code))
+            else:
+                report.skipped_invalid += 1
+            if refusals is not None:
+                refusals.append(refused.code)
             return None
         report.placed += 1
         log.info("lead %s: dialed %s (call %s)", lead.id, mask_phone(lead.to_number), sid)
         return None
 
     def _place(self, lead: ClaimedLead, from_number: str, before_each_try: Callable[[], None]) -> str:
-        params = {"lead_id": lead.id, "campaign": self.campaign.name,
-                  **{k: v for k, v in (lead.variables or {}).items()}}
         assistant = self.campaign.assistant
         return self.twilio.place_call(lead.to_number, from_number, voice_url=assistant.voice_url,
-                                      stream_url=assistant.stream_url, parameters=params,
+                                      stream_url=assistant.stream_url,
+                                      parameters=call_parameters(lead.id, self.campaign.name),
+                                      variables=lead.variables or {},
                                       before_each_try=before_each_try, store_conn_id=self.campaign.db_conn_id)
 
     def _look_for_call(self, to: str, from_: str, since: datetime) -> str | None:
@@ -250,10 +277,11 @@ class Dialer:
             return None
 
     def _attempt_refused(self, attempt_id: int, lead: ClaimedLead, error: CallNotPlaced) -> None:
+        """A bad number is marked for good; a refused destination gets a mark of its own, which a
+        re-import or a reset to created clears (rules/twilio_errors.py)."""
         now = self.clock()
-        reason = f"invalid number (Twilio {error.code})"
-        has_dialable = self.store.mark_contact_invalid(lead.id, lead.contact_index, reason)
-        outcome = self._judge_unreachable(lead, has_dialable, now)
+        has_dialable = self.store.mark_contact_invalid(lead.id, lead.contact_index, refusal_reason(error.code))
+        outcome = self._judge_unreachable(lead, has_dialable, now, refusal_outcome(error.code))
         self.store.apply_outcome(attempt_id, lead.cycle, outcome, now)
 
     def _skip_invalid_contact(self, lead: ClaimedLead, reason: str, now: datetime,

@@ -22,9 +22,20 @@ from multiprocessing import get_context
 from typing import Any, Iterable, Iterator
 
 from outcall_provider import sql
-from outcall_provider.rules.leads import LeadColumns, LeadFileError, RowProblem, parse_row, read_header, text_row
+from outcall_provider.rules.compliance import stored_hours
+from outcall_provider.rules.leads import (
+    LeadColumns,
+    LeadFileError,
+    NoCommonHourCheck,
+    RowProblem,
+    parse_row,
+    read_header,
+    text_row,
+)
 from outcall_provider.rules.phone import mask_phones_in_text
+from outcall_provider.rules.state_rules import StateRules
 from outcall_provider.rules.twilio_errors import NUMBER_ERROR_CODES
+from outcall_provider.rules.twiml import TwimlBudget, twiml_budget
 
 CHUNK_ROWS = 5_000          # rows per worker task
 BLOCK_ROWS = 100_000        # rows per COPY + merge round trip
@@ -70,11 +81,13 @@ def shown(value) -> str | None:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
-def _encode(rows: list, cols: LeadColumns, default_region: str | None) -> str:
-    return encode_chunk(cols, rows, default_region)
+def _encode(rows: list, cols: LeadColumns, default_region: str | None, twiml: TwimlBudget | None = None,
+            no_common_hour: NoCommonHourCheck | None = None) -> str:
+    return encode_chunk(cols, rows, default_region, twiml=twiml, no_common_hour=no_common_hour)
 
 
-def encode_chunk(cols: LeadColumns, rows: list, default_region: str | None, checked: bool = False) -> str:
+def encode_chunk(cols: LeadColumns, rows: list, default_region: str | None, checked: bool = False,
+                 twiml: TwimlBudget | None = None, no_common_hour: NoCommonHourCheck | None = None) -> str:
     """Validate rows and encode them as COPY text for outcall_stage (runs in a worker).
     A row may be a RowProblem: a record the CSV reader could not take."""
     out: list[str] = []
@@ -82,7 +95,7 @@ def encode_chunk(cols: LeadColumns, rows: list, default_region: str | None, chec
         if row.__class__ is RowProblem:
             lead, problems = None, (row,)
         else:
-            lead, problems = parse_row(cols, row, line, default_region)
+            lead, problems = parse_row(cols, row, line, default_region, twiml, no_common_hour)
         if lead is not None:
             clock = lead.clock
             consent = lead.consent_at.isoformat() if lead.consent_at else None
@@ -90,20 +103,23 @@ def encode_chunk(cols: LeadColumns, rows: list, default_region: str | None, chec
                        f"{{{','.join(lead.secondaries)}}}\t"
                        f"{_text(json.dumps(lead.variables, ensure_ascii=False, allow_nan=False))}\t\\N\t\\N\t\\N\t"
                        f"{' '.join(clock.zones)}\t{' '.join(clock.states)}\t{_text(clock.source)}\t{_text(consent)}\n")
-        for p in problems:
-            kind = "R" if p.skipped_row else "W"
-            out.append(f"{p.line}\t{kind}\t\\N\t\\N\t\\N\t\\N\t{_text(p.field)}\t"
-                       f"{_text(shown(p.value))}\t{_text(mask_phones_in_text(p.reason))}\t\\N\t\\N\t\\N\t\\N\n")
+        out.extend(_problem_text(p) for p in problems)
     text = "".join(out)
     if checked:
         return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return _reject_unstorable(cols, rows, default_region)
+        return _reject_unstorable(cols, rows, default_region, twiml, no_common_hour)
     if _NUL in text or _JSON_NUL in text:
-        return _reject_unstorable(cols, rows, default_region)
+        return _reject_unstorable(cols, rows, default_region, twiml, no_common_hour)
     return text
+
+
+def _problem_text(p: RowProblem) -> str:
+    kind = "R" if p.skipped_row else "W"
+    return (f"{p.line}\t{kind}\t\\N\t\\N\t\\N\t\\N\t{_text(p.field)}\t"
+            f"{_text(shown(p.value))}\t{_text(mask_phones_in_text(p.reason))}\t\\N\t\\N\t\\N\t\\N\n")
 
 
 def _unstorable(row) -> str | None:
@@ -119,7 +135,7 @@ def _unstorable(row) -> str | None:
     return None
 
 
-def _reject_unstorable(cols, rows, default_region) -> str:
+def _reject_unstorable(cols, rows, default_region, twiml, no_common_hour) -> str:
     """Slow path for a chunk holding a NUL byte or bytes that are not UTF-8: reject just those rows."""
     good, out = [], []
     for line, row in rows:
@@ -130,7 +146,8 @@ def _reject_unstorable(cols, rows, default_region) -> str:
             raw = ",".join(v if v.__class__ is str else str(v) for v in row)
             out.append(f"{line}\tR\t\\N\t\\N\t\\N\t\\N\t\\N\t{_text(shown(raw))}\t{_text(reason)}"
                        "\t\\N\t\\N\t\\N\t\\N\n")
-    return encode_chunk(cols, good, default_region, checked=True) + "".join(out)
+    return encode_chunk(cols, good, default_region, checked=True, twiml=twiml,
+                        no_common_hour=no_common_hour) + "".join(out)
 
 
 def csv_records(path: str, source: str | None = None) -> tuple[list[str] | None, Iterator[tuple[int, list]]]:
@@ -295,11 +312,22 @@ def _import(conn, campaign_id: int, source: str, header: list[str] | LeadFileErr
     try:
         with conn.cursor() as cur:
             cur.execute(sql.query("import_lock"), params)  # held until this transaction ends
+            cur.execute(sql.query("import_campaign_call"), params)
+            found = cur.fetchone()
+            twiml = twiml_budget(found[1], found[0]) if found else None
+            # the campaign's callee hours: a lead whose numbers share none is kept with a warning
+            # (its own state_rules file is read where the campaign file is: preview and the dialer)
+            cur.execute(sql.query("import_campaign_hours"), params)
+            found = cur.fetchone()
+            no_common_hour = NoCommonHourCheck(stored_hours(found[0] if found else None),
+                                               StateRules.shipped(), now)
             cur.execute(sql.query("import_stage_create"))
             merger = _BlockMerger(cur, params, report)
             try:
-                pending_rows, block = 0, []
-                for n, text in in_workers(_encode, records, cols, default_region, workers=workers):
+                # the header's refused columns first: the rows after them are imported without them
+                pending_rows, block = 0, [_problem_text(p) for p in cols.dropped]
+                for n, text in in_workers(_encode, records, cols, default_region, twiml, no_common_hour,
+                                          workers=workers):
                     block.append(text)
                     pending_rows += n
                     if pending_rows >= BLOCK_ROWS:

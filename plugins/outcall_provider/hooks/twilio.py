@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import urlencode
-from xml.sax.saxutils import quoteattr
 
 import requests
 from airflow.sdk import BaseHook
@@ -31,7 +30,9 @@ from outcall_provider.hooks.twilio_extras import (
     HTTP_TIMEOUT_S,
 )
 from outcall_provider.rules.phone import mask_phone
-from outcall_provider.rules.twilio_errors import is_number_error
+from outcall_provider.rules.preflight import BALANCE_NOT_REPORTED, balance_text
+from outcall_provider.rules.twilio_errors import blames_the_contact
+from outcall_provider.rules.twiml import stream_twiml
 
 log = logging.getLogger(__name__)
 # twilio-python logs every request URL at INFO, and list URLs carry phone numbers.
@@ -119,11 +120,16 @@ class TwilioHook(BaseHook):
 
     # -- calls -----------------------------------------------------------------------------
     def place_call(self, to: str, from_: str, *, voice_url: str | None = None, stream_url: str | None = None,
-                   parameters: dict | None = None, before_each_try: Callable[[], None] | None = None,
+                   parameters: dict | None = None, variables: dict | None = None,
+                   before_each_try: Callable[[], None] | None = None,
                    store_conn_id: str = DEFAULT_STORE_CONN_ID) -> str:
-        """Dial `to`; return the call SID. 429s are retried here, each try after
+        """Dial `to`; return the call SID. `parameters` are outcall's ids (rules/twiml.py): the
+        voice_url's query string, or the stream's first <Parameter>s. `variables` (the lead's)
+        only ever go into a stream's <Parameter>s, never into a URL that Twilio and the
+        assistant would log; a variable never replaces an id. 429s are retried here, each try after
         `before_each_try` (the dialer's CPS pacing: a retry is a send like any other).
-        Everything else is the caller's to resolve: CallNotPlaced (the number is bad),
+        Everything else is the caller's to resolve: CallNotPlaced (the number is bad, or its
+        destination refused: rules/twilio_errors.py),
         TwilioAccountError (the account or campaign is), CallOutcomeUnknown (the call may
         exist: find it by listing, never by creating again)."""
         params = {k: str(v) for k, v in (parameters or {}).items()}
@@ -132,7 +138,7 @@ class TwilioHook(BaseHook):
             sep = "&" if "?" in voice_url else "?"
             kwargs["url"] = f"{voice_url}{sep}{urlencode(params)}" if params else voice_url
         else:
-            kwargs["twiml"] = stream_twiml(stream_url, params)
+            kwargs["twiml"] = stream_twiml(stream_url, params, variables)
         if self.callback_base_url:
             # The webhook checks the signature with this connection's auth token and writes to
             # the campaign's own store: both are named when they are not the defaults.
@@ -148,7 +154,7 @@ class TwilioHook(BaseHook):
         except TwilioRestException as e:
             if e.status >= 500:
                 raise CallOutcomeUnknown(f"Twilio answered {e.status} to a call to {mask_phone(to)}") from e
-            if is_number_error(e.code):
+            if blames_the_contact(e.code):  # a bad number, or a destination refused
                 raise CallNotPlaced(e.code, e.msg) from e
             raise TwilioAccountError(e.code, e.status, e.msg) from e
         except (requests.exceptions.RequestException, TwilioException) as e:
@@ -226,12 +232,14 @@ class TwilioHook(BaseHook):
         except ValueError as e:  # an extra that is not a number
             return False, str(e)
         sid = self.account_sid or ""
-        return True, (f"Connected to account {sid[:2]}…{sid[-4:]}: {numbers} phone number{'s' * (numbers != 1)}, "
-                      f"balance {balance:.2f} {currency}")
+        said = balance_text(balance, currency) if balance is not None else BALANCE_NOT_REPORTED
+        return True, f"Connected to account {sid[:2]}…{sid[-4:]}: {numbers} phone number{'s' * (numbers != 1)}, {said}"
 
-    def balance(self) -> tuple[float, str]:
+    def balance(self) -> tuple[float | None, str]:
+        """The account's balance and currency; None when Twilio does not report it (a
+        subaccount's Balance may answer `"balance": null`): rules/preflight.py decides."""
         b = self._with_backoff(lambda: self.get_conn().balance.fetch())
-        return float(b.balance), b.currency
+        return (None if b.balance in (None, "") else float(b.balance)), b.currency
 
     def owns_number(self, phone_number: str) -> bool:
         found = self._with_backoff(
@@ -263,12 +271,6 @@ def _reason(error: Exception) -> str:
     Connection refused"), else the error's kind. Never the whole text, which holds the URL."""
     found = re.search(r"\[Errno -?\d+\] [^'\")\]]+", str(error))
     return found.group(0).strip() if found else type(error).__name__
-
-
-def stream_twiml(stream_url: str, parameters: dict) -> str:
-    """<Connect><Stream> to the assistant's media stream, lead data as <Parameter>s."""
-    params = "".join(f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in parameters.items())
-    return f"<Response><Connect><Stream url={quoteattr(stream_url)}>{params}</Stream></Connect></Response>"
 
 
 def utc(value: datetime | None) -> datetime | None:

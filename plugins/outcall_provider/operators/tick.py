@@ -103,8 +103,8 @@ class SyncCampaignOperator(BaseOperator):
                                  + "\n".join(f"- {p}" for p in result.problems))
         for warning in result.warnings:
             self.log.warning("%s", warning)
-        self.log.info("preflight passed: %s owned, balance %.2f %s, %s leads",
-                      ", ".join(mask_phone(n) for n in pool), balance, currency, leads)
+        self.log.info("preflight passed: %s owned, %s, %s leads",
+                      ", ".join(mask_phone(n) for n in pool), preflight.balance_text(balance, currency), leads)
 
 
 def _file_sha256(path: Path) -> str:

@@ -115,8 +115,9 @@ def allowed_at(hours: RecipientHours, zones: CandidateZones | Iterable[str], now
     return Verdict(True, "", local_times)
 
 
-def next_allowed(hours: RecipientHours, zones: CandidateZones | Iterable[str], now: datetime) -> datetime:
-    """The first instant >= now (UTC) at which `hours` hold in every zone."""
+def next_allowed(hours: RecipientHours, zones: CandidateZones | Iterable[str], now: datetime) -> datetime | None:
+    """The first instant >= now (UTC) at which `hours` hold in every zone; None if there is none
+    within _SEARCH_DAYS days (zones too far apart to share an hour: lead data, never an error)."""
     names = _names(zones)
     windows = [_window(hours, z) for z in names]
     t = as_utc(now)
@@ -128,8 +129,7 @@ def next_allowed(hours: RecipientHours, zones: CandidateZones | Iterable[str], n
         if latest == t:
             return t
         t = latest
-    raise ValueError(f"recipient hours {hours} never hold in all of {', '.join(names)} "
-                     f"within {_SEARCH_DAYS} days of {as_utc(now):%Y-%m-%d %H:%M}Z")
+    return None
 
 
 def _phone_zones(phone: str) -> CandidateZones:

@@ -8,6 +8,7 @@ number from any campaign of the store; the campaign's and every state's cap must
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,16 @@ class Compliance:
     opt_out_variable: str | None = None
     max_calls_per_number: FrequencyCap | None = None
     require_consent: bool = False
+
+
+def stored_hours(stored: dict | None) -> Compliance:
+    """The callee hours of a campaign's stored spec (Campaign.to_dict()'s `compliance`), for
+    judging at import whether a lead's numbers share a calling hour; no section: the defaults."""
+    if not stored or "recipient_hours" not in stored:
+        return Compliance()
+    hours = stored["recipient_hours"]
+    return Compliance(recipient_hours=RecipientHours.parse(hours) if hours else None,
+                      reason=stored.get("reason"))
 
 
 @dataclass(frozen=True)
@@ -89,20 +100,57 @@ def check_hours(c: Compliance, rules: StateRules, clock: CalleeClock, now: datet
 
 
 def next_allowed(c: Compliance, rules: StateRules, clock: CalleeClock, now: datetime) -> datetime | None:
-    """The first instant >= now at which check_hours allows this clock (None: never, no zones)."""
+    """The first instant >= now at which check_hours allows this clock; None when there is none
+    soon (within the 14 days each rule searches): no zones, or zones that share no allowed hour
+    (see never_allowed). Never raises on a lead's clock: callers skip a None."""
     t = as_utc(now)
     if not clock.zones:
         return t if c.recipient_hours is None and not clock.states else None
     for _ in range(64):  # each step moves to the later of the two next openings
-        later = t
+        opens = [t]
         if c.recipient_hours is not None:
-            later = max(later, callee_time.next_allowed(c.recipient_hours, clock.zones, later))
+            opens.append(callee_time.next_allowed(c.recipient_hours, clock.zones, t))
         if clock.states:
-            later = max(later, rules.next_allowed(clock.states, clock.zones, later))
+            opens.append(rules.next_allowed(clock.states, clock.zones, t))
+        if None in opens:
+            return None
+        later = max(opens)
         if later == t:
             return t
         t = later
     return None
+
+
+_NEVER_SCAN = timedelta(days=14)  # the search of each rule's next_allowed
+_NEVER_SCANS = 27                 # 27 x 14 days: a year from `now`, so every DST season counts
+
+
+def never_allowed(c: Compliance, rules: StateRules, clock: CalleeClock, now: datetime) -> bool:
+    """True when the clock has zones but check_hours allows it at no instant in the year from
+    `now`: its numbers share no calling hour (e.g. New York, London and Guam under 08:00-21:00),
+    so its lead is held for good (HoldReason.NO_COMMON_HOUR). A clock without zones is not
+    `never`: its lead waits for a timezone, state or postal_code (recipient_hours)."""
+    return bool(clock.zones) and _never(c, rules, clock.zones, clock.states, as_utc(now))
+
+
+@functools.lru_cache(maxsize=4096)
+def _never(c: Compliance, rules: StateRules, zones: tuple[str, ...], states: tuple[str, ...],
+           now: datetime) -> bool:
+    # An import or a preview asks this of many leads of a few clocks, at one `now`.
+    clock = CalleeClock(None, zones, states, "")
+    return all(next_allowed(c, rules, clock, now + n * _NEVER_SCAN) is None for n in range(_NEVER_SCANS))
+
+
+def no_common_hour_why(c: Compliance, rules: StateRules, clock: CalleeClock) -> str:
+    """What never holds for a never_allowed clock, in words: '08:00-21:00 never holds in all of
+    America/New_York, Europe/London, Pacific/Guam at once'."""
+    what = [str(c.recipient_hours)] if c.recipient_hours is not None else []
+    ruled = [s for s in clock.states if rules.rules_for(s)]
+    if ruled:
+        what.append(f"the state rules of {', '.join(ruled)}")
+    hours = " and ".join(what) or "no calling hour"
+    verb = "hold" if len(what) > 1 else "holds"
+    return f"{hours} never {verb} in all of {', '.join(clock.zones)} at once"
 
 
 def number_caps(c: Compliance, rules: StateRules, states: Iterable[str]) -> list[FrequencyCap]:
@@ -164,7 +212,10 @@ def hold_reasons(c: Compliance, rules: StateRules, window: CallingWindow, clock:
         reasons.append((HoldReason.CAMPAIGN_WINDOW, f"the campaign window is closed; it opens at "
                                                     f"{window.next_open(at):%Y-%m-%d %H:%M}Z"))
     hours = check_hours(c, rules, clock, at)
-    if hours.hold is not None:
+    if hours.hold is not None and never_allowed(c, rules, clock, at):
+        reasons.append((HoldReason.NO_COMMON_HOUR, f"its numbers share no calling hour: "
+                        f"{no_common_hour_why(c, rules, clock)}; it is held and never called"))
+    elif hours.hold is not None:
         reasons.append((hours.hold, hours.why))
     reached = cap_reached(number_caps(c, rules, clock.states), f.recent_calls, at)
     if reached:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
 from outcall_provider.exceptions import LeadFileError
 from outcall_provider.rules import callee_time
-from outcall_provider.rules.compliance import CalleeClock
+from outcall_provider.rules.compliance import CalleeClock, Compliance, never_allowed, no_common_hour_why
 from outcall_provider.rules.phone import InvalidPhone, normalize_phone
-from outcall_provider.rules.state_rules import area_code_states
+from outcall_provider.rules.state_rules import StateRules, area_code_states
+from outcall_provider.rules.states import HoldReason
+from outcall_provider.rules.twiml import OUTCALL_PARAMETERS, TWIML_MAX_CHARS, TWIML_TOO_LONG, TwimlBudget
 
 MAX_SECONDARY = 10
 # The unique index on external_id takes at most ~2700 bytes: 500 characters fit even as 4-byte UTF-8.
@@ -35,6 +38,8 @@ class LeadColumns:
     external_id: int | None
     variables: tuple[tuple[str, int], ...]
     place: tuple[tuple[str, int], ...] = ()  # (name, position) of timezone, state, postal_code, consent_at
+    # Columns refused while the rest of the file is imported (a name outcall gives the assistant itself).
+    dropped: tuple["RowProblem", ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ def read_header(header: list[str], source: str) -> LeadColumns:
     seen: dict[str, int] = {}
     secondaries: list[tuple[int, str, int]] = []
     variables: list[tuple[str, int]] = []
+    dropped: list[RowProblem] = []
     for pos, name in enumerate(names):
         if not name:
             errors.append(f"line 1, column {pos + 1}: empty column name")
@@ -83,6 +89,8 @@ def read_header(header: list[str], source: str) -> LeadColumns:
                 errors.append(f"line 1: column `{name}`: at most {MAX_SECONDARY} secondary contacts are "
                               f"allowed (secondary_phone_1 … secondary_phone_{MAX_SECONDARY})")
             secondaries.append((n, name, pos))
+        elif name in OUTCALL_PARAMETERS:
+            dropped.append(RowProblem(1, name, None, reserved_reason(name), skipped_row=False))
         elif name not in (PHONE, EXTERNAL_ID, *PLACE_COLUMNS):
             variables.append((name, pos))
     if PHONE not in seen:
@@ -93,7 +101,16 @@ def read_header(header: list[str], source: str) -> LeadColumns:
         width=len(names), phone=seen[PHONE],
         secondaries=tuple((name, pos) for _, name, pos in sorted(secondaries)),
         external_id=seen.get(EXTERNAL_ID), variables=tuple(variables),
-        place=tuple((name, seen[name]) for name in PLACE_COLUMNS if name in seen))
+        place=tuple((name, seen[name]) for name in PLACE_COLUMNS if name in seen), dropped=tuple(dropped))
+
+
+# Why a lead variable may not be named like one of outcall's own call parameters.
+RESERVED_WHY = (f"outcall itself hands the assistant {' and '.join(f'`{n}`' for n in OUTCALL_PARAMETERS)} on "
+                f"every call, so no lead variable may have these names")
+
+
+def reserved_reason(name: str) -> str:
+    return f"column `{name}` is not imported: {RESERVED_WHY} (rename the column); the other columns are imported"
 
 
 def _is_text(name: str) -> bool:
@@ -113,10 +130,15 @@ def text_row(row) -> list[str]:
     return [v if v.__class__ is str else ("" if v is None else str(v)) for v in row]
 
 
-def parse_row(cols: LeadColumns, row: list[str], line: int,
-              default_region: str | None) -> tuple[Lead | None, list[RowProblem]]:
+def parse_row(cols: LeadColumns, row: list[str], line: int, default_region: str | None,
+              twiml: TwimlBudget | None = None,
+              no_common_hour: Callable[[CalleeClock], str | None] | None = None,
+              ) -> tuple[Lead | None, list[RowProblem]]:
     """One record of text fields (see text_row) → a Lead (or None) and the problems found, each
-    naming its line and field."""
+    naming its line and field. `twiml`: a stream campaign's calls, which carry the variables as
+    <Parameter>s; a lead whose call would not fit is refused. `no_common_hour(clock)`: what never
+    holds for a clock whose zones share no calling hour, else None (NoCommonHourCheck); such a
+    lead is kept with a warning."""
     if len(row) != cols.width:
         return None, [RowProblem(line, None, None,
                                  f"has {len(row)} fields, the header has {cols.width}")]
@@ -145,6 +167,13 @@ def parse_row(cols: LeadColumns, row: list[str], line: int,
         return None, [RowProblem(line, EXTERNAL_ID, external_id[:40] + "…",
                                  f"is longer than {MAX_EXTERNAL_ID} characters")]
     variables = {name: row[pos] for name, pos in cols.variables}
+    if twiml is not None and (over := twiml.too_long(variables)) is not None:
+        name, size = over
+        value = variables[name]
+        return None, [RowProblem(line, name, value[:40] + "…" if len(value) > 40 else value,
+                                 f"makes the call's TwiML {size} characters, over Twilio's limit of {TWIML_MAX_CHARS} "
+                                 f"characters (error {TWIML_TOO_LONG}): the lead's variables are the stream's "
+                                 f"<Parameter>s; shorten `{name}` (it takes the most room)")]
     place = {name: row[pos].strip() for name, pos in cols.place}
     clock = callee_clock(phone, secondaries, place)
     if isinstance(clock, RowProblem):
@@ -152,6 +181,11 @@ def parse_row(cols: LeadColumns, row: list[str], line: int,
     if not clock.zones:
         problems.append(RowProblem(line, PHONE, raw, "no time zone is known for this lead's numbers; it is kept but "
                                    "not called until it has a timezone, state or postal_code", skipped_row=False))
+    elif no_common_hour is not None and (never := no_common_hour(clock)):
+        problems.append(RowProblem(line, PHONE, raw, f"its numbers share no calling hour ({never}); the lead is "
+                                   f"kept but held and never called (hold reason {HoldReason.NO_COMMON_HOUR.value}) "
+                                   "until its numbers or its timezone, state or postal_code change",
+                                   skipped_row=False))
     consent_at = None
     if place.get(CONSENT_AT):
         consent_at = parse_consent(place[CONSENT_AT])
@@ -159,6 +193,20 @@ def parse_row(cols: LeadColumns, row: list[str], line: int,
             problems.append(RowProblem(line, CONSENT_AT, place[CONSENT_AT], "is not an ISO time such as "
                                        "2026-05-01T14:30:00Z; the lead is kept without consent", skipped_row=False))
     return Lead(line, phone, external_id or None, tuple(secondaries), variables, clock, consent_at), problems
+
+
+@dataclass(frozen=True)
+class NoCommonHourCheck:
+    """parse_row's `no_common_hour` for an import at `now` under a campaign's compliance and state
+    rules (picklable, for the import's worker processes)."""
+    compliance: Compliance
+    state_rules: StateRules
+    now: datetime
+
+    def __call__(self, clock: CalleeClock) -> str | None:
+        if not never_allowed(self.compliance, self.state_rules, clock, self.now):
+            return None
+        return no_common_hour_why(self.compliance, self.state_rules, clock)
 
 
 def callee_clock(phone: str, secondaries: list[str], place: dict[str, str]) -> CalleeClock | RowProblem:

@@ -122,9 +122,11 @@ def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now:
 
 def decide_unreachable(policy: RetryPolicy, progress: LeadProgress, has_dialable_contact: bool,
                        now: datetime, reason: str = "invalid_number") -> CallOutcome:
-    """A contact Twilio refused for good, a re-import removed, or that is on a do-not-call list
-    (reason "do_not_call") was not dialed: the lead goes on like after a failed call, to its
-    next contact or round; with no dialable contact left at all it is out of attempts."""
+    """A contact Twilio refused (reason "invalid_number", or "destination_refused" when the
+    account may not call its destination: rules/twilio_errors.py), a re-import removed, or that
+    is on a do-not-call list (reason "do_not_call") was not dialed: the lead goes on like after
+    a failed call, to its next contact or round; with no dialable contact left at all it is out
+    of attempts."""
     if not has_dialable_contact:
         return CallOutcome(Action.MAX_RETRIES, reason, note="no dialable contact left")
     return _not_reached(policy, progress, now, reason, None)

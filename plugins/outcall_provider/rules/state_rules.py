@@ -102,8 +102,9 @@ class StateRules:
         return StateVerdict(True, "", None)
 
     def next_allowed(self, states: Iterable[str], zones: CandidateZones | Iterable[str],
-                     now: datetime) -> datetime:
-        """The first instant >= now (UTC) at which allowed_at holds."""
+                     now: datetime) -> datetime | None:
+        """The first instant >= now (UTC) at which allowed_at holds; None if there is none within
+        _SEARCH_DAYS days (rows that never allow a call, or zones too far apart)."""
         pairs = [(s, z) for s in sorted({_code(s) for s in states}) for z in _names(zones)]
         t = as_utc(now)
         limit = t + timedelta(days=_SEARCH_DAYS)
@@ -114,9 +115,7 @@ class StateRules:
             if latest == t:
                 return t
             t = latest
-        raise ValueError(f"the state rules of {', '.join(sorted({s for s, _ in pairs}))} never allow a call "
-                         f"in all of {', '.join(_names(zones))} within {_SEARCH_DAYS} days of "
-                         f"{as_utc(now):%Y-%m-%d %H:%M}Z")
+        return None
 
     def summary(self, state: str) -> str:
         """One line for an attempt's audit: the state's hours by day, its cap and citations."""

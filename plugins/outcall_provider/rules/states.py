@@ -51,6 +51,7 @@ class HoldReason(str, Enum):
     """Why a lead is not dialable at a given moment (`outcall preview --json`, the page)."""
     CAMPAIGN_WINDOW = "campaign_window"          # outside schedule.hours/days (assistant's clock)
     RECIPIENT_HOURS = "recipient_hours"          # outside compliance.recipient_hours in a callee zone
+    NO_COMMON_HOUR = "no_common_hour"            # its zones never share an allowed hour: never called
     STATE_RULE = "state_rule"                    # outside a state's calling hours or days
     DNC = "dnc"                                  # the number is on a do-not-call list
     FREQUENCY_CAP = "frequency_cap"              # the number had its calls in the rolling period

@@ -13,9 +13,10 @@ from outcall_provider.api import views
 from outcall_provider.api.datamodels import ImportResult, LeadPage, LeadStatusChanged, NewLead, StatusChange
 from outcall_provider.api.routes.common import PREFIX, Store, campaign, campaign_hook, import_result, stored_id
 from outcall_provider.hooks.campaign import LeadBusy
-from outcall_provider.rules.leads import LeadFileError
+from outcall_provider.rules.leads import EXTERNAL_ID, MAX_SECONDARY, PHONE, RESERVED_WHY, LeadFileError
 from outcall_provider.rules.phone import mask_phone
 from outcall_provider.rules.states import LEAD_STATUSES
+from outcall_provider.rules.twiml import OUTCALL_PARAMETERS
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix=PREFIX, tags=["leads"])
@@ -65,9 +66,11 @@ def change_lead_status(name: str, lead_id: int, change: StatusChange, user: GetU
                         422: {"description": "the lead was refused (detail: message and the import result)"}})
 def add_lead(name: str, lead: NewLead, hook: Store, user: GetUserDep):
     view = campaign(name, user, "PUT")
-    reserved = {"phone_number", "external_id"} | {f"secondary_phone_{i}" for i in range(1, 11)}
-    if reserved & lead.variables.keys():
-        raise HTTPException(422, f"variable names may not be {', '.join(sorted(reserved & lead.variables.keys()))}")
+    columns = {PHONE, EXTERNAL_ID} | {f"secondary_phone_{i}" for i in range(1, MAX_SECONDARY + 1)}
+    if columns & lead.variables.keys():
+        raise HTTPException(422, f"variable names may not be {', '.join(sorted(columns & lead.variables.keys()))}")
+    if taken := [name for name in OUTCALL_PARAMETERS if name in lead.variables]:
+        raise HTTPException(422, f"variable {', '.join(f'`{n}`' for n in taken)} is not allowed: {RESERVED_WHY}")
     header = ["phone_number", *[f"secondary_phone_{i + 1}" for i in range(len(lead.secondary_phones))],
               "external_id", *lead.variables]
     row = [lead.phone_number, *lead.secondary_phones, lead.external_id or "", *lead.variables.values()]

@@ -1,7 +1,7 @@
 -- When the campaign's next lead may be called: each clock's earliest due lead, no earlier than
--- the moment that clock opens (`opens_at`, computed by the compliance gate; 'infinity' = never).
--- Leads of a clock newer than the gate's list (`max_clock_id`) or without one count as open,
--- so the dialer looks again. One index step per clock on outcall_leads_due_by_clock.
+-- the moment that clock opens (`opens_at`, computed by the compliance gate). A known clock that
+-- does not open soon is left out of `clock_ids`: its leads are skipped. Leads of a clock newer
+-- than the gate's list (`max_clock_id`) or without one count as open, so the dialer looks again. One index step per clock on outcall_leads_due_by_clock.
 select min(next_at) as next_due_at from (
     select greatest(d.due_at, k.opens_at) as next_at  -- greatest() skips nulls: a clock without leads is filtered
     from unnest(%(clock_ids)s::int[], %(opens_at)s::timestamptz[]) as k(id, opens_at)
