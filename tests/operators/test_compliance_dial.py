@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta, timezone
+from datetime import time as dtime
+from zoneinfo import ZoneInfo
 
 from outcall_provider.rules.callee_time import RecipientHours
 from outcall_provider.rules.compliance import Compliance, FrequencyCap
 from tests.operators.conftest import attempts, lead_row, settle
 
 HEADER = "phone_number,secondary_phone_1,external_id,first_name\n"
-MONDAY_0759_LA = datetime(2026, 11, 30, 15, 59, 30, tzinfo=timezone.utc)  # 10:59:30 New York
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def _this_weeks_monday_in_la(hour: int, minute: int, second: int = 0) -> datetime:
+    """A moment of this week's Monday in California, in UTC: near the real clock (the sandbox's
+    calls carry real times), on any date and in summer or winter time alike."""
+    today = datetime.now(LA).date()
+    monday = today - timedelta(days=today.weekday())
+    return datetime.combine(monday, dtime(hour, minute, second), LA).astimezone(timezone.utc)
+
+
+MONDAY_0759_LA = _this_weeks_monday_in_la(7, 59, 30)  # 10:59:30 New York
+MONDAY_0800_LA = _this_weeks_monday_in_la(8, 0)
 
 
 class MovableClock:
@@ -75,10 +89,11 @@ def test_callee_hours_hold_california_until_its_0800_in_the_claim_and_before_the
     assert sandbox.calls("+14155550145") == []
     assert lead_row(hook, "ca")["status"] == "created"
 
-    clock.at = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # 08:00 in California
+    clock.at = MONDAY_0800_LA  # 08:00 in California
     assert dial_due(engine).placed == 1
     [attempt] = audits(hook, "ca")
-    assert attempt["local_times"]["America/Los_Angeles"] == "2026-11-30 08:00:00 PST"
+    local_0800 = MONDAY_0800_LA.astimezone(LA).strftime("%Y-%m-%d %H:%M:%S %Z")
+    assert attempt["local_times"]["America/Los_Angeles"] == local_0800
     assert attempt["zones"] == ["America/Los_Angeles"] and attempt["states"] == ["CA"]
     assert attempt["recipient_hours"] == "08:00-21:00"
     assert attempt["caller_id"]["number"] == "+14155550100"
@@ -211,8 +226,8 @@ def test_the_next_due_moment_waits_for_the_callee_hours_and_is_none_when_all_is_
     clock = MovableClock(MONDAY_0759_LA)
     engine = comply(make_engine(HEADER + "+14155550155,,ca_next,C\n", clock=clock))
     assert engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(clock())) == \
-        datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # 08:00 in California
-    clock.at = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+        MONDAY_0800_LA  # 08:00 in California
+    clock.at = MONDAY_0800_LA
     assert dial_due(engine).placed == 1
     settle(engine, lambda: lead_row(hook, "ca_next")["status"] in ("completed", "max_retries", "rescheduled"))
     hook.set_lead_status(engine.campaign_id, lead_row(hook, "ca_next")["id"], "completed", clock())
@@ -230,7 +245,7 @@ def test_a_lead_whose_numbers_share_no_hour_is_skipped_by_the_idle_dialer(hook, 
                                 + "+14155550158,,ca_wait,\n"
                                 + "+12125550159,+442071838750,nowhere_at_once,+16715550159\n", clock=clock))
     assert engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(clock())) == \
-        datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # 08:00 in California
+        MONDAY_0800_LA  # 08:00 in California
     report = engine.dial([], deadline=clock() + timedelta(seconds=20), refill=True)
     assert report.idle and report.placed == 0
     assert claim(engine) == []
@@ -239,7 +254,7 @@ def test_a_lead_whose_numbers_share_no_hour_is_skipped_by_the_idle_dialer(hook, 
                if f["external_id"] == "nowhere_at_once"]
     assert [code.value for code, _ in engine.gate.reasons(facts, clock())] == ["no_common_hour"]
 
-    clock.at = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
+    clock.at = MONDAY_0800_LA
     assert [lead.external_id for lead in claim(engine)] == ["ca_wait"]
     assert engine.store.next_due_at(engine.campaign_id, engine.gate.next_due_filter(clock())) is None
     assert sandbox.calls("+12125550159") == []
