@@ -19,6 +19,7 @@ from outcall_provider.hooks.twilio import CallNotPlaced, CallOutcomeUnknown, Twi
 from outcall_provider.rules.outcome import CallOutcome, LeadProgress, decide_unreachable
 from outcall_provider.rules.phone import mask_phone, mask_phones_in_text
 from outcall_provider.rules.twilio_errors import (
+    INVALID_NUMBER,
     is_destination_error,
     refusal_outcome,
     refusal_reason,
@@ -285,13 +286,13 @@ class Dialer:
         self.store.apply_outcome(attempt_id, lead.cycle, outcome, now)
 
     def _skip_invalid_contact(self, lead: ClaimedLead, reason: str, now: datetime,
-                              outcome_reason: str = "invalid_number") -> None:
+                              outcome_reason: str = INVALID_NUMBER) -> None:
         has_dialable = self.store.mark_contact_invalid(lead.id, lead.contact_index, reason)
         outcome = self._judge_unreachable(lead, has_dialable, now, outcome_reason)
         self.store.apply_lead_outcome(lead.id, lead.cycle, outcome, now)
 
     def _judge_unreachable(self, lead: ClaimedLead, has_dialable: bool, now: datetime,
-                           reason: str = "invalid_number") -> CallOutcome:
+                           reason: str = INVALID_NUMBER) -> CallOutcome:
         progress = LeadProgress(lead.round, lead.contact_index, lead.contact_count)
         return decide_unreachable(self.campaign.retry, progress, has_dialable, now, reason)
 

@@ -13,6 +13,7 @@ from enum import Enum
 
 from .campaign import RetryPolicy
 from .states import TERMINAL_CALL_STATUSES, CallStatus, LeadStatus
+from .twilio_errors import INVALID_NUMBER
 
 # Twilio's AMD answers; 'unknown' (and no AMD at all) count as a person, so a lead is never
 # redialled because detection was unsure.
@@ -121,7 +122,7 @@ def decide(policy: RetryPolicy, progress: LeadProgress, result: CallResult, now:
 
 
 def decide_unreachable(policy: RetryPolicy, progress: LeadProgress, has_dialable_contact: bool,
-                       now: datetime, reason: str = "invalid_number") -> CallOutcome:
+                       now: datetime, reason: str = INVALID_NUMBER) -> CallOutcome:
     """A contact Twilio refused (reason "invalid_number", or "destination_refused" when the
     account may not call its destination: rules/twilio_errors.py), a re-import removed, or that
     is on a do-not-call list (reason "do_not_call") was not dialed: the lead goes on like after

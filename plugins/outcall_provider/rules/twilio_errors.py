@@ -16,6 +16,11 @@ from __future__ import annotations
 
 import re
 
+# The outcome reasons of a contact Twilio refused (rules/outcome.decide_unreachable): its
+# number, or its destination.
+INVALID_NUMBER = "invalid_number"
+DESTINATION_REFUSED = "destination_refused"
+
 # The `To` number itself is bad: never dial this contact again.
 NUMBER_ERROR_CODES = frozenset({
     13223,  # phone number format is invalid
@@ -78,7 +83,7 @@ def refusal_reason(code: int | None) -> str:
 
 def refusal_outcome(code: int | None) -> str:
     """The outcome reason of the refused attempt and its lead (rules/outcome.decide_unreachable)."""
-    return "destination_refused" if is_destination_error(code) else "invalid_number"
+    return DESTINATION_REFUSED if is_destination_error(code) else INVALID_NUMBER
 
 
 def refused_alike(attempted: int, refusals: list[int | None]) -> int | None:
